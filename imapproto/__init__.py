@@ -1,0 +1,1 @@
+"""imapproto: a sans-IO IMAP client protocol library."""

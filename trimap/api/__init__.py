@@ -1,0 +1,27 @@
+"""The HTTP layer: routes, request/response models and error mapping, nothing else.
+
+``create_app`` builds the Quart-Trio application around a ``Runtime``; the
+service (or ``trimap.asgi`` under Hypercorn) serves it.
+"""
+
+from __future__ import annotations
+
+from quart_trio import QuartTrio
+
+from trimap.api import health
+from trimap.api.context import EXTENSION_KEY
+from trimap.api.errors import register_error_handlers
+from trimap.runtime import Runtime
+
+__all__ = ["create_app"]
+
+
+def create_app(instance: Runtime) -> QuartTrio:
+    """The Quart-Trio app serving ``instance``."""
+    app = QuartTrio("trimap")
+    app.config["MAX_CONTENT_LENGTH"] = instance.config.api_max_size
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION_KEY] = instance
+    register_error_handlers(app)
+    app.register_blueprint(health.blueprint)
+    return app

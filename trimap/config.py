@@ -1,0 +1,271 @@
+"""trimap's configuration: one declared model, three sources, strict validation.
+
+How it works: every setting is declared once in ``SETTINGS`` as a ``Setting``
+(dotted key, parser, default, environment names, description).  A
+configuration is built by layering, later sources winning:
+
+1. the defaults declared here;
+2. a TOML file (``--config FILE``), whose tables mirror the dotted keys
+   (``[api] port = 3000``);
+3. the environment: ``TRIMAP_<SECTION>_<KEY>`` for every key (upper-cased, dots
+   become underscores) plus the reference product's short names
+   (``REDIS_URL``, ``API_HOST``, ``API_PORT``, ``API_MAX_SIZE``, ``LOG_LEVEL``);
+4. dotted command-line overrides (``--api.port=3000``).
+
+Rules it keeps:
+
+* Unknown keys and bad values are refused, from any source, with a
+  ``ConfigError`` whose message is one line naming the key and the source.
+* Values are parsed into their final types here, once; the rest of trimap
+  reads a frozen ``Config`` and never sees strings it must re-validate.
+* The same table generates the configuration reference in the docs, so the
+  docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "DEFAULT_REDIS_URL",
+    "SETTINGS",
+    "Config",
+    "ConfigError",
+    "Setting",
+    "load_config",
+]
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)b?\s*$", re.IGNORECASE)
+
+
+class ConfigError(Exception):
+    """A configuration value was refused; ``str()`` is one line naming the key."""
+
+
+Parser = Callable[[Any], Any]
+
+
+def _parse_port(value: Any) -> int:
+    """A TCP port; 0 asks the system for any free port (the bound one is logged)."""
+    expected = f"expected a port number from 0 to 65535, got {value!r}"
+    if isinstance(value, bool):
+        raise ValueError(expected)
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        raise ValueError(expected) from None
+    if not 0 <= port <= 65535:
+        raise ValueError(expected)
+    return port
+
+
+def _parse_host(value: Any) -> str:
+    host = str(value).strip()
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"expected a host name or address, got {value!r}")
+    return host
+
+
+def _parse_redis_url(value: Any) -> str:
+    url = str(value).strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+        raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    return url
+
+
+def _parse_size(value: Any) -> int:
+    """Sizes as the reference takes them: ``25M``, ``512k``, ``1GB`` (base 1024) or bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _SIZE_RE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a size such as 25M or 1048576, got {value!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def _parse_log_level(value: Any) -> str:
+    level = str(value).strip().lower()
+    if level == "warning":
+        level = "warn"
+    if level not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+def _parse_path(value: Any) -> Path:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("expected a directory path")
+    return Path(text)
+
+
+def _parse_seconds(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number of seconds")
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {value!r}") from None
+    if not 0 < seconds <= 3600:
+        raise ValueError(f"expected a number of seconds from 0 to 3600, got {value!r}")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One configuration key: how to parse it, its default and where it may come from."""
+
+    key: str
+    field: str
+    parse: Parser
+    default: Any
+    description: str
+    env_aliases: tuple[str, ...] = ()
+
+    @property
+    def env_name(self) -> str:
+        return "TRIMAP_" + self.key.replace(".", "_").upper()
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return (self.env_name, *self.env_aliases)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "api.host",
+        "api_host",
+        _parse_host,
+        "127.0.0.1",
+        "Address the HTTP API listens on.",
+        ("API_HOST",),
+    ),
+    Setting(
+        "api.port",
+        "api_port",
+        _parse_port,
+        3000,
+        "TCP port of the HTTP API (0: any free port).",
+        ("API_PORT",),
+    ),
+    Setting(
+        "api.maxSize",
+        "api_max_size",
+        _parse_size,
+        25 << 20,
+        "Largest request body accepted (e.g. 25M).",
+        ("API_MAX_SIZE",),
+    ),
+    Setting(
+        "dbs.redis",
+        "redis_url",
+        _parse_redis_url,
+        DEFAULT_REDIS_URL,
+        "Redis URL. When it is the default and nothing answers there, trimap runs a "
+        "private redis-server under data.dir.",
+        ("REDIS_URL",),
+    ),
+    Setting(
+        "data.dir",
+        "data_dir",
+        _parse_path,
+        Path("data"),
+        "Directory for trimap's own files, such as the private Redis.",
+    ),
+    Setting(
+        "log.level",
+        "log_level",
+        _parse_log_level,
+        "info",
+        "Least severe log level written.",
+        ("LOG_LEVEL",),
+    ),
+    Setting(
+        "shutdown.timeout",
+        "shutdown_timeout",
+        _parse_seconds,
+        5.0,
+        "Seconds a SIGINT/SIGTERM shutdown may take before remaining work is cancelled.",
+    ),
+)
+_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+_BY_ENV: dict[str, Setting] = {name: s for s in SETTINGS for name in s.env_names}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The validated configuration trimap runs with."""
+
+    api_host: str
+    api_port: int
+    api_max_size: int
+    redis_url: str
+    data_dir: Path
+    log_level: str
+    shutdown_timeout: float
+
+    @property
+    def redis_url_is_default(self) -> bool:
+        return self.redis_url == DEFAULT_REDIS_URL
+
+
+def _flatten_toml(table: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            yield from _flatten_toml(value, key + ".")
+        else:
+            yield key, value
+
+
+def _apply(values: dict[str, Any], key: str, raw: Any, source: str) -> None:
+    setting = _BY_KEY.get(key)
+    if setting is None:
+        raise ConfigError(f"unknown configuration key '{key}' ({source})")
+    try:
+        values[key] = setting.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"invalid value for '{key}' ({source}): {exc}") from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def load_config(
+    overrides: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the ``Config`` from defaults, file, environment and CLI overrides, in that order."""
+    values: dict[str, Any] = {s.key: s.default for s in SETTINGS}
+    if config_file is not None:
+        for key, raw in _flatten_toml(_read_file(config_file)):
+            _apply(values, key, raw, f"in {config_file}")
+    env = os.environ if environ is None else environ
+    for name, raw in env.items():
+        setting = _BY_ENV.get(name)
+        if setting is not None:
+            _apply(values, setting.key, raw, f"environment {name}")
+        elif name.startswith("TRIMAP_"):
+            raise ConfigError(f"unknown configuration variable '{name}' (environment)")
+    for key, raw in (overrides or {}).items():
+        _apply(values, key, raw, f"--{key}")
+    return Config(**{_BY_KEY[key].field: value for key, value in values.items()})

@@ -1,0 +1,33 @@
+"""What a running trimap instance is made of, handed to the HTTP layer.
+
+How it works: ``trimap.service`` builds one ``Runtime`` after its resources
+are up (configuration, the Redis store, the account engine) and passes it to
+``trimap.api.create_app``.  Request handlers reach it through
+``trimap.api.context.runtime()``; they never build resources of their own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from trimap.config import Config
+from trimap.engine import AccountEngine
+from trimap.store import RedisStore
+
+__all__ = ["Runtime"]
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The live parts of one trimap instance."""
+
+    config: Config
+    store: RedisStore
+    engine: AccountEngine
+    private_redis: bool = False
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def uptime(self) -> float:
+        return time.time() - self.started_at

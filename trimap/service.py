@@ -1,0 +1,135 @@
+"""The whole service in one ``trio.run``: Redis, the account engine and HTTP.
+
+How it works: ``serve`` opens the service's root nursery and starts, in order,
+
+1. a private ``redis-server`` (supervised) when the configured Redis URL is
+   the default and nothing answers there;
+2. the ``AccountEngine`` nursery, where account runners live;
+3. Hypercorn serving the Quart-Trio app on ``api.host:api.port``.
+
+It then waits for a stop request (SIGINT/SIGTERM, or the ``stop`` event a
+caller passes) and shuts down in the opposite order: Hypercorn stops accepting
+and finishes in-flight requests, then the root nursery is cancelled, which
+stops the engine and the private Redis (SIGTERM, so it flushes its AOF).
+
+Rules it keeps: everything runs in the root nursery (nothing outlives
+``serve``); the whole shutdown is bounded by ``shutdown.timeout`` seconds; a
+resource that cannot start makes ``serve`` raise ``StartupError`` with a
+one-line reason before anything is served.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from functools import partial
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config as HypercornConfig
+from quart_trio import QuartTrio
+
+from trimap.api import create_app
+from trimap.config import Config
+from trimap.engine import AccountEngine
+from trimap.privateredis import PrivateRedis, PrivateRedisError
+from trimap.runtime import Runtime
+from trimap.store import RedisStore, redacted_url
+from trimap.supervise import supervise
+
+__all__ = ["StartupError", "serve"]
+
+log = logging.getLogger("trimap.service")
+
+# Share of shutdown.timeout given to in-flight HTTP requests; the rest is for
+# cancelling the engine and stopping the private Redis.
+HTTP_SHARE_OF_SHUTDOWN = 0.6
+
+
+class StartupError(Exception):
+    """The service could not start; the message is one line for the operator."""
+
+
+def _hypercorn_config(config: Config) -> HypercornConfig:
+    http = HypercornConfig()
+    host = f"[{config.api_host}]" if ":" in config.api_host else config.api_host
+    http.bind = [f"{host}:{config.api_port}"]
+    http.graceful_timeout = config.shutdown_timeout * HTTP_SHARE_OF_SHUTDOWN
+    http.accesslog = None
+    http.errorlog = logging.getLogger("trimap.http")
+    return http
+
+
+async def _stop_on_signals(stop: trio.Event) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+            stop.set()
+
+
+async def _serve_http(
+    app: QuartTrio,
+    config: Config,
+    stop: trio.Event,
+    finished: trio.Event,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    try:
+        await hypercorn.trio.serve(
+            app, _hypercorn_config(config), shutdown_trigger=stop.wait, task_status=task_status
+        )
+    except OSError as exc:
+        where = f"{config.api_host}:{config.api_port}"
+        raise StartupError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    finally:
+        finished.set()
+
+
+async def _open_store(config: Config, nursery: trio.Nursery) -> tuple[RedisStore, bool]:
+    """The store at the configured URL, or at a private Redis started for the default URL."""
+    store = RedisStore(config.redis_url)
+    if await store.answers():
+        return store, False
+    if not config.redis_url_is_default:
+        log.warning("Redis is not reachable yet", extra={"url": redacted_url(config.redis_url)})
+        return store, False
+    store.close()
+    private = PrivateRedis(config.data_dir)
+    log.info(
+        "no Redis at the default URL, starting a private redis-server",
+        extra={"directory": str(private.directory)},
+    )
+    try:
+        url: str = await nursery.start(partial(supervise, "private-redis", private.run))
+    except PrivateRedisError as exc:
+        raise StartupError(str(exc)) from None
+    return RedisStore(url), True
+
+
+async def serve(
+    config: Config,
+    *,
+    stop: trio.Event | None = None,
+    handle_signals: bool = True,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run trimap until ``stop`` is set or a signal arrives; started with the bound URLs."""
+    stop = stop or trio.Event()
+    async with trio.open_nursery() as nursery:
+        if handle_signals:
+            nursery.start_soon(_stop_on_signals, stop)
+        store, private = await _open_store(config, nursery)
+        engine = AccountEngine()
+        await nursery.start(engine.run)
+        app = create_app(Runtime(config=config, store=store, engine=engine, private_redis=private))
+        http_finished = trio.Event()
+        bound: list[str] = await nursery.start(_serve_http, app, config, stop, http_finished)
+        log.info("trimap is serving", extra={"addresses": bound, "privateRedis": private})
+        task_status.started(bound)
+        await stop.wait()
+        with trio.move_on_after(config.shutdown_timeout * HTTP_SHARE_OF_SHUTDOWN + 0.2):
+            await http_finished.wait()
+        nursery.cancel_scope.cancel()
+    store.close()
+    log.info("trimap stopped")
