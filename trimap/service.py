@@ -51,9 +51,21 @@ class StartupError(Exception):
 
 
 def _hypercorn_config(config: Config) -> HypercornConfig:
+    """Hypercorn's settings, bound here so a busy port is a one-line ``StartupError``.
+
+    The listening socket is created by us and handed to Hypercorn as ``fd://``
+    (it takes ownership), so bind errors surface before serving starts, not
+    wrapped in Hypercorn's nurseries.
+    """
     http = HypercornConfig()
     host = f"[{config.api_host}]" if ":" in config.api_host else config.api_host
     http.bind = [f"{host}:{config.api_port}"]
+    try:
+        sockets = http.create_sockets()
+    except OSError as exc:
+        where = f"{config.api_host}:{config.api_port}"
+        raise StartupError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    http.bind = [f"fd://{sock.detach()}" for sock in sockets.insecure_sockets]
     http.graceful_timeout = config.shutdown_timeout * HTTP_SHARE_OF_SHUTDOWN
     http.accesslog = None
     http.errorlog = logging.getLogger("trimap.http")
@@ -79,9 +91,6 @@ async def _serve_http(
         await hypercorn.trio.serve(
             app, _hypercorn_config(config), shutdown_trigger=stop.wait, task_status=task_status
         )
-    except OSError as exc:
-        where = f"{config.api_host}:{config.api_port}"
-        raise StartupError(f"cannot listen on {where}: {exc.strerror or exc}") from None
     finally:
         finished.set()
 
@@ -115,7 +124,28 @@ async def serve(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run trimap until ``stop`` is set or a signal arrives; started with the bound URLs."""
-    stop = stop or trio.Event()
+    if stop is None:
+        stop = trio.Event()
+    try:
+        await _run(config, stop, handle_signals, task_status)
+    except BaseExceptionGroup as group:
+        startup_errors, others = group.split(StartupError)
+        if startup_errors is None or others is not None:
+            raise
+        raise _first_leaf(startup_errors) from None
+
+
+def _first_leaf(group: BaseExceptionGroup[StartupError]) -> StartupError:
+    error = group.exceptions[0]
+    return _first_leaf(error) if isinstance(error, BaseExceptionGroup) else error
+
+
+async def _run(
+    config: Config,
+    stop: trio.Event,
+    handle_signals: bool,
+    task_status: trio.TaskStatus[list[str]],
+) -> None:
     async with trio.open_nursery() as nursery:
         if handle_signals:
             nursery.start_soon(_stop_on_signals, stop)

@@ -6,7 +6,9 @@ service (or ``trimap.asgi`` under Hypercorn) serves it.
 
 from __future__ import annotations
 
+from quart import request
 from quart_trio import QuartTrio
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from trimap.api import health
 from trimap.api.context import EXTENSION_KEY
@@ -23,5 +25,13 @@ def create_app(instance: Runtime) -> QuartTrio:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = instance
     register_error_handlers(app)
+
+    @app.before_request
+    async def refuse_oversized_bodies() -> None:
+        """Bodies announced larger than api.maxSize are refused before routing or reading."""
+        length = request.content_length
+        if length is not None and length > instance.config.api_max_size:
+            raise RequestEntityTooLarge()
+
     app.register_blueprint(health.blueprint)
     return app
