@@ -1,0 +1,277 @@
+"""The trio session against the real Dovecot: transports, auth, commands, streaming, IDLE."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+import trio
+
+import imapproto._commands as cmd
+from imapproto._connection import ConnectionState
+from imapproto._errors import LocalProtocolError
+from imapproto._events import (
+    Exists,
+    Expunge,
+    Fetch,
+    FetchLiteralData,
+    FetchLiteralEnd,
+    FetchLiteralStart,
+    ListResponse,
+)
+from imapproto.client._errors import AuthenticationFailed, CommandFailed, ImapConnectionError
+from imapproto.client._session import Timeouts, connect
+from imapproto.client._transport import Security, TlsOptions
+
+
+def where(mailserver, security: Security) -> tuple[str, int]:
+    port = mailserver.imaps_port if security is Security.TLS else mailserver.imap_port
+    return mailserver.host, port
+
+
+def trusted(mailserver) -> TlsOptions:
+    return TlsOptions(ca_file=str(mailserver.ca_cert))
+
+
+@pytest.mark.parametrize("security", list(Security))
+async def test_login_over_every_transport(mailserver, mail_user, security: Security) -> None:
+    host, port = where(mailserver, security)
+    async with connect(host, port, security, tls=trusted(mailserver)) as session:
+        assert session.state is ConnectionState.NOT_AUTHENTICATED
+        assert session.has("STARTTLS") is (security is Security.PLAIN)
+        await session.login(mail_user.user, mail_user.password)
+        assert session.state is ConnectionState.AUTHENTICATED
+        for capability in ("IDLE", "CONDSTORE", "QRESYNC", "MOVE", "UIDPLUS", "SPECIAL-USE"):
+            assert session.has(capability)
+        listing = await session.execute(cmd.list_("", "*"))
+        names = {e.entry.name for e in listing.untagged if isinstance(e, ListResponse)}
+        assert {"INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"} <= names
+    assert not session.usable
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda user: cmd.authenticate_plain(user.user, user.password),
+        lambda user: cmd.authenticate_xoauth2(user.user, user.token),
+        lambda user: cmd.authenticate_oauthbearer(user.user, user.token),
+    ],
+    ids=["PLAIN", "XOAUTH2", "OAUTHBEARER"],
+)
+async def test_authenticate_mechanisms(mailserver, mail_user, build) -> None:
+    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
+        await session.authenticate(build(mail_user))
+        assert session.state is ConnectionState.AUTHENTICATED
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda user: cmd.login(user.user, "wrong-password"),
+        lambda user: cmd.authenticate_plain(user.user, "wrong-password"),
+        lambda user: cmd.authenticate_xoauth2(user.user, "wrong-token"),
+        lambda user: cmd.authenticate_oauthbearer(user.user, "wrong-token"),
+    ],
+    ids=["LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER"],
+)
+async def test_wrong_credentials_raise_authentication_failed(mailserver, mail_user, build) -> None:
+    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
+        with pytest.raises(AuthenticationFailed) as failure:
+            await session.authenticate(build(mail_user))
+        assert failure.value.status == "NO"
+        assert failure.value.code == "AUTHENTICATIONFAILED"
+        assert session.usable  # a refusal is an answer, not a broken connection
+        await session.login(mail_user.user, mail_user.password)
+
+
+async def test_protocol_log_is_redacted(mailserver, mail_user) -> None:
+    lines: list[tuple[str, str]] = []
+    body = b"Subject: logged\r\n\r\n" + b"secret body line\r\n" * 100
+    async with connect(
+        *where(mailserver, Security.STARTTLS),
+        Security.STARTTLS,
+        tls=trusted(mailserver),
+        protocol_log=lambda direction, text: lines.append((direction, text)),
+    ) as session:
+        await session.login(mail_user.user, mail_user.password)
+        await session.execute(cmd.append("INBOX", body))
+        await session.execute(cmd.select("INBOX"))
+        await session.execute(cmd.fetch(1, [cmd.FetchSection()], uid=False))
+        with pytest.raises(LocalProtocolError):  # caller misuse: nothing is sent
+            await session.authenticate(cmd.authenticate_plain(mail_user.user, "x"))
+        assert session.usable
+    text = "\n".join(f"{d}: {t}" for d, t in lines)
+    assert mail_user.password not in text
+    assert "secret body line" not in text
+    assert any(d == "C" and "LOGIN" in t and "***" in t for d, t in lines)
+    assert any(d == "S" and f"{{{len(body)} bytes}}" in t for d, t in lines)
+    assert any(d == "C" and "STARTTLS" in t for d, t in lines)
+
+
+async def test_large_message_streams_in_chunks(mailserver, mail_user) -> None:
+    body = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 3000  # ~3 MB
+    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
+        await session.login(mail_user.user, mail_user.password)
+        await session.execute(cmd.append("INBOX", body))
+        await session.execute(cmd.select("INBOX"))
+        received = bytearray()
+        largest_chunk = 0
+        kinds = []
+        async with session.stream(cmd.fetch(1, ["UID", cmd.FetchSection()])) as events:
+            async for event in events:
+                kinds.append(type(event))
+                if isinstance(event, FetchLiteralData):
+                    largest_chunk = max(largest_chunk, len(event.data))
+                    received += event.data
+        assert bytes(received) == body
+        assert largest_chunk < len(body) // 4
+        assert kinds[0] is FetchLiteralStart and FetchLiteralEnd in kinds and kinds[-1] is Fetch
+
+
+async def test_leaving_a_stream_early_keeps_the_session_usable(mailserver, mail_user) -> None:
+    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
+        await session.login(mail_user.user, mail_user.password)
+        for n in range(5):
+            await session.execute(cmd.append("INBOX", b"Subject: %d\r\n\r\nhi\r\n" % n))
+        await session.execute(cmd.select("INBOX"))
+        async with session.stream(cmd.fetch("1:5", ["UID"])) as events:  # type: ignore[arg-type]
+            async for _ in events:
+                break
+        result = await session.execute(cmd.noop())
+        fetched = [e for e in result.untagged if isinstance(e, Fetch)]
+        assert len(fetched) == 4  # the rest of the FETCH, handed out with the next result
+
+
+async def test_failed_command_raises_and_session_continues(mailserver, mail_user) -> None:
+    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
+        await session.login(mail_user.user, mail_user.password)
+        with pytest.raises(CommandFailed) as failure:
+            await session.execute(cmd.select("No such folder"))
+        assert failure.value.status == "NO"
+        assert "exist" in failure.value.text  # Dovecot 2.3 sends no response code here
+        await session.execute(cmd.select("INBOX"))
+        assert session.state is ConnectionState.SELECTED
+
+
+async def test_idle_sees_changes_from_another_connection(mailserver, mail_user) -> None:
+    tls = trusted(mailserver)
+    async with (
+        connect(*where(mailserver, Security.TLS), tls=tls) as watcher,
+        connect(*where(mailserver, Security.TLS), tls=tls) as writer,
+    ):
+        await watcher.login(mail_user.user, mail_user.password)
+        await writer.login(mail_user.user, mail_user.password)
+        await watcher.execute(cmd.select("INBOX"))
+        await writer.execute(cmd.select("INBOX"))
+        seen: list[object] = []
+        async with watcher.idle() as events:
+            await events.started.wait()
+            await writer.execute(cmd.append("INBOX", b"Subject: one\r\n\r\nhi\r\n"))
+            with trio.fail_after(5):
+                async for event in events:
+                    seen.append(event)
+                    if isinstance(event, Exists):
+                        break
+            await writer.execute(cmd.store(1, "add", ["\\Flagged"]))
+            with trio.fail_after(5):
+                async for event in events:
+                    seen.append(event)
+                    if isinstance(event, Fetch):
+                        assert "\\Flagged" in (event.flags or ())
+                        break
+            await writer.execute(cmd.store(1, "add", ["\\Deleted"]))
+            await writer.execute(cmd.expunge())
+            with trio.fail_after(5):
+                async for event in events:
+                    seen.append(event)
+                    if isinstance(event, Expunge):
+                        break
+            await events.done()
+            async for event in events:  # ends once the server completes IDLE
+                seen.append(event)
+        assert watcher.usable
+        await watcher.execute(cmd.noop())
+
+
+async def test_done_from_another_task_ends_idle(mailserver, mail_user) -> None:
+    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
+        await session.login(mail_user.user, mail_user.password)
+        await session.execute(cmd.select("INBOX"))
+        async with session.idle() as events, trio.open_nursery() as nursery:
+
+            async def stop_when_idling() -> None:
+                await events.started.wait()
+                await events.done()
+
+            nursery.start_soon(stop_when_idling)
+            with trio.fail_after(5):
+                async for _ in events:
+                    pass
+        await session.execute(cmd.noop())
+
+
+async def test_idle_is_refreshed_before_the_server_drops_it(mailserver, mail_user) -> None:
+    lines: list[str] = []
+    timeouts = Timeouts(idle_refresh=0.2)
+    async with connect(
+        *where(mailserver, Security.TLS),
+        tls=trusted(mailserver),
+        timeouts=timeouts,
+        protocol_log=lambda d, t: lines.append(f"{d}: {t}"),
+    ) as session:
+        await session.login(mail_user.user, mail_user.password)
+        await session.execute(cmd.select("INBOX"))
+        async with session.idle() as events:
+            with trio.move_on_after(1.0):
+                async for _ in events:
+                    pass
+    assert sum(1 for line in lines if line.startswith("C: ") and line.endswith(" IDLE")) >= 3
+
+
+async def serve_then_vanish(stream: trio.SocketStream) -> None:
+    """A server that greets, accepts LOGIN, then dies in the middle of the next command."""
+    await stream.send_all(b"* OK [CAPABILITY IMAP4rev1 IDLE] fake server ready\r\n")
+    buffer = b""
+    while b"\r\n" not in buffer:
+        buffer += await stream.receive_some()
+    tag = buffer.split(b" ", 1)[0]
+    await stream.send_all(tag + b" OK [CAPABILITY IMAP4rev1 IDLE] logged in\r\n")
+    await stream.receive_some()  # the next command arrives ...
+    await stream.send_all(b"* 3 EXISTS\r\n")
+    await stream.aclose()  # ... and the server dies before completing it
+
+
+async def test_server_dying_mid_command_is_a_connection_error(nursery) -> None:
+    listeners = await nursery.start(partial(trio.serve_tcp, serve_then_vanish, 0, host="127.0.0.1"))
+    port = listeners[0].socket.getsockname()[1]
+    async with connect("127.0.0.1", port, Security.PLAIN) as session:
+        await session.login("user", "pass")
+        with trio.fail_after(5), pytest.raises(ImapConnectionError, match="closed the connection"):
+            await session.execute(cmd.noop())
+        assert not session.usable
+        with pytest.raises(ImapConnectionError):
+            await session.execute(cmd.noop())
+
+
+async def test_silent_server_times_out(nursery) -> None:
+    async def greet_then_nothing(stream: trio.SocketStream) -> None:
+        await stream.send_all(b"* OK [CAPABILITY IMAP4rev1] hello\r\n")
+        await trio.sleep_forever()
+
+    listeners = await nursery.start(
+        partial(trio.serve_tcp, greet_then_nothing, 0, host="127.0.0.1")
+    )
+    port = listeners[0].socket.getsockname()[1]
+    timeouts = Timeouts(read=0.3, logout=0.3)
+    async with connect("127.0.0.1", port, Security.PLAIN, timeouts=timeouts) as session:
+        with pytest.raises(ImapConnectionError, match="no answer from the server"):
+            await session.execute(cmd.noop())
+
+
+async def test_compress_deflate(mailserver, mail_user) -> None:
+    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
+        await session.login(mail_user.user, mail_user.password)
+        assert await session.compress()
+        assert not await session.compress()  # already on
+        listing = await session.execute(cmd.list_("", "*"))
+        assert any(isinstance(e, ListResponse) for e in listing.untagged)
