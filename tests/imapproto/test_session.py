@@ -24,22 +24,22 @@ from imapproto.client._session import Timeouts, connect
 from imapproto.client._transport import Security, TlsOptions
 
 
-def where(mailserver, security: Security) -> tuple[str, int]:
-    port = mailserver.imaps_port if security is Security.TLS else mailserver.imap_port
-    return mailserver.host, port
+def where(server, security: Security) -> tuple[str, int]:
+    port = server.imaps_port if security is Security.TLS else server.imap_port
+    return server.host, port
 
 
-def trusted(mailserver) -> TlsOptions:
-    return TlsOptions(ca_file=str(mailserver.ca_cert))
+def trusted(server) -> TlsOptions:
+    return TlsOptions(ca_file=str(server.ca_cert))
 
 
 @pytest.mark.parametrize("security", list(Security))
-async def test_login_over_every_transport(mailserver, mail_user, security: Security) -> None:
-    host, port = where(mailserver, security)
-    async with connect(host, port, security, tls=trusted(mailserver)) as session:
+async def test_login_over_every_transport(imap_server, imap_user, security: Security) -> None:
+    host, port = where(imap_server, security)
+    async with connect(host, port, security, tls=trusted(imap_server)) as session:
         assert session.state is ConnectionState.NOT_AUTHENTICATED
         assert session.has("STARTTLS") is (security is Security.PLAIN)
-        await session.login(mail_user.user, mail_user.password)
+        await session.login(imap_user.user, imap_user.password)
         assert session.state is ConnectionState.AUTHENTICATED
         for capability in ("IDLE", "CONDSTORE", "QRESYNC", "MOVE", "UIDPLUS", "SPECIAL-USE"):
             assert session.has(capability)
@@ -49,69 +49,76 @@ async def test_login_over_every_transport(mailserver, mail_user, security: Secur
     assert not session.usable
 
 
-@pytest.mark.parametrize(
-    "build",
-    [
-        lambda user: cmd.authenticate_plain(user.user, user.password),
-        lambda user: cmd.authenticate_xoauth2(user.user, user.token),
-        lambda user: cmd.authenticate_oauthbearer(user.user, user.token),
-    ],
-    ids=["PLAIN", "XOAUTH2", "OAUTHBEARER"],
-)
-async def test_authenticate_mechanisms(mailserver, mail_user, build) -> None:
-    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
-        await session.authenticate(build(mail_user))
+MECHANISMS = {
+    "PLAIN": lambda user, secret: cmd.authenticate_plain(user.user, secret),
+    "XOAUTH2": lambda user, secret: cmd.authenticate_xoauth2(user.user, secret),
+    "OAUTHBEARER": lambda user, secret: cmd.authenticate_oauthbearer(user.user, secret),
+}
+
+
+def mechanism_or_skip(server, user, mechanism: str):
+    """The AUTHENTICATE builder and the right secret, or a skip where the server lacks it."""
+    if mechanism == "PLAIN":
+        return MECHANISMS[mechanism], user.password
+    if not server.supports_tokens:
+        pytest.skip(f"{server.name} has no bearer-token authentication here")
+    return MECHANISMS[mechanism], user.token
+
+
+@pytest.mark.parametrize("mechanism", list(MECHANISMS))
+async def test_authenticate_mechanisms(imap_server, imap_user, mechanism: str) -> None:
+    build, secret = mechanism_or_skip(imap_server, imap_user, mechanism)
+    async with connect(*where(imap_server, Security.TLS), tls=trusted(imap_server)) as session:
+        await session.authenticate(build(imap_user, secret))
         assert session.state is ConnectionState.AUTHENTICATED
 
 
-@pytest.mark.parametrize(
-    "build",
-    [
-        lambda user: cmd.login(user.user, "wrong-password"),
-        lambda user: cmd.authenticate_plain(user.user, "wrong-password"),
-        lambda user: cmd.authenticate_xoauth2(user.user, "wrong-token"),
-        lambda user: cmd.authenticate_oauthbearer(user.user, "wrong-token"),
-    ],
-    ids=["LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER"],
-)
-async def test_wrong_credentials_raise_authentication_failed(mailserver, mail_user, build) -> None:
-    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
+@pytest.mark.parametrize("mechanism", ["LOGIN", *MECHANISMS])
+async def test_wrong_credentials_raise_authentication_failed(
+    imap_server, imap_user, mechanism: str
+) -> None:
+    if mechanism == "LOGIN":
+        command = cmd.login(imap_user.user, "wrong-secret")
+    else:
+        build, _ = mechanism_or_skip(imap_server, imap_user, mechanism)
+        command = build(imap_user, "wrong-secret")
+    async with connect(*where(imap_server, Security.TLS), tls=trusted(imap_server)) as session:
         with pytest.raises(AuthenticationFailed) as failure:
-            await session.authenticate(build(mail_user))
+            await session.authenticate(command)
         assert failure.value.status == "NO"
         assert failure.value.code == "AUTHENTICATIONFAILED"
         assert session.usable  # a refusal is an answer, not a broken connection
-        await session.login(mail_user.user, mail_user.password)
+        await session.login(imap_user.user, imap_user.password)
 
 
-async def test_protocol_log_is_redacted(mailserver, mail_user) -> None:
+async def test_protocol_log_is_redacted(imap_server, imap_user) -> None:
     lines: list[tuple[str, str]] = []
     body = b"Subject: logged\r\n\r\n" + b"secret body line\r\n" * 100
     async with connect(
-        *where(mailserver, Security.STARTTLS),
+        *where(imap_server, Security.STARTTLS),
         Security.STARTTLS,
-        tls=trusted(mailserver),
+        tls=trusted(imap_server),
         protocol_log=lambda direction, text: lines.append((direction, text)),
     ) as session:
-        await session.login(mail_user.user, mail_user.password)
+        await session.login(imap_user.user, imap_user.password)
         await session.execute(cmd.append("INBOX", body))
         await session.execute(cmd.select("INBOX"))
         await session.execute(cmd.fetch(1, [cmd.FetchSection()], uid=False))
         with pytest.raises(LocalProtocolError):  # caller misuse: nothing is sent
-            await session.authenticate(cmd.authenticate_plain(mail_user.user, "x"))
+            await session.authenticate(cmd.authenticate_plain(imap_user.user, "x"))
         assert session.usable
     text = "\n".join(f"{d}: {t}" for d, t in lines)
-    assert mail_user.password not in text
+    assert imap_user.password not in text
     assert "secret body line" not in text
     assert any(d == "C" and "LOGIN" in t and "***" in t for d, t in lines)
     assert any(d == "S" and f"{{{len(body)} bytes}}" in t for d, t in lines)
     assert any(d == "C" and "STARTTLS" in t for d, t in lines)
 
 
-async def test_large_message_streams_in_chunks(mailserver, mail_user) -> None:
+async def test_large_message_streams_in_chunks(imap_server, imap_user) -> None:
     body = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 3000  # ~3 MB
-    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
-        await session.login(mail_user.user, mail_user.password)
+    async with connect(*where(imap_server, Security.TLS), tls=trusted(imap_server)) as session:
+        await session.login(imap_user.user, imap_user.password)
         await session.execute(cmd.append("INBOX", body))
         await session.execute(cmd.select("INBOX"))
         received = bytearray()
@@ -128,9 +135,9 @@ async def test_large_message_streams_in_chunks(mailserver, mail_user) -> None:
         assert kinds[0] is FetchLiteralStart and FetchLiteralEnd in kinds and kinds[-1] is Fetch
 
 
-async def test_leaving_a_stream_early_keeps_the_session_usable(mailserver, mail_user) -> None:
-    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
-        await session.login(mail_user.user, mail_user.password)
+async def test_leaving_a_stream_early_keeps_the_session_usable(imap_server, imap_user) -> None:
+    async with connect(*where(imap_server, Security.TLS), tls=trusted(imap_server)) as session:
+        await session.login(imap_user.user, imap_user.password)
         for n in range(5):
             await session.execute(cmd.append("INBOX", b"Subject: %d\r\n\r\nhi\r\n" % n))
         await session.execute(cmd.select("INBOX"))
@@ -142,9 +149,9 @@ async def test_leaving_a_stream_early_keeps_the_session_usable(mailserver, mail_
         assert len(fetched) == 4  # the rest of the FETCH, handed out with the next result
 
 
-async def test_failed_command_raises_and_session_continues(mailserver, mail_user) -> None:
-    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
-        await session.login(mail_user.user, mail_user.password)
+async def test_failed_command_raises_and_session_continues(imap_server, imap_user) -> None:
+    async with connect(*where(imap_server, Security.TLS), tls=trusted(imap_server)) as session:
+        await session.login(imap_user.user, imap_user.password)
         with pytest.raises(CommandFailed) as failure:
             await session.execute(cmd.select("No such folder"))
         assert failure.value.status == "NO"
@@ -153,14 +160,14 @@ async def test_failed_command_raises_and_session_continues(mailserver, mail_user
         assert session.state is ConnectionState.SELECTED
 
 
-async def test_idle_sees_changes_from_another_connection(mailserver, mail_user) -> None:
-    tls = trusted(mailserver)
+async def test_idle_sees_changes_from_another_connection(imap_server, imap_user) -> None:
+    tls = trusted(imap_server)
     async with (
-        connect(*where(mailserver, Security.TLS), tls=tls) as watcher,
-        connect(*where(mailserver, Security.TLS), tls=tls) as writer,
+        connect(*where(imap_server, Security.TLS), tls=tls) as watcher,
+        connect(*where(imap_server, Security.TLS), tls=tls) as writer,
     ):
-        await watcher.login(mail_user.user, mail_user.password)
-        await writer.login(mail_user.user, mail_user.password)
+        await watcher.login(imap_user.user, imap_user.password)
+        await writer.login(imap_user.user, imap_user.password)
         await watcher.execute(cmd.select("INBOX"))
         await writer.execute(cmd.select("INBOX"))
         seen: list[object] = []
@@ -193,9 +200,9 @@ async def test_idle_sees_changes_from_another_connection(mailserver, mail_user) 
         await watcher.execute(cmd.noop())
 
 
-async def test_done_from_another_task_ends_idle(mailserver, mail_user) -> None:
-    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
-        await session.login(mail_user.user, mail_user.password)
+async def test_done_from_another_task_ends_idle(imap_server, imap_user) -> None:
+    async with connect(*where(imap_server, Security.TLS), tls=trusted(imap_server)) as session:
+        await session.login(imap_user.user, imap_user.password)
         await session.execute(cmd.select("INBOX"))
         async with session.idle() as events, trio.open_nursery() as nursery:
 
@@ -210,16 +217,16 @@ async def test_done_from_another_task_ends_idle(mailserver, mail_user) -> None:
         await session.execute(cmd.noop())
 
 
-async def test_idle_is_refreshed_before_the_server_drops_it(mailserver, mail_user) -> None:
+async def test_idle_is_refreshed_before_the_server_drops_it(imap_server, imap_user) -> None:
     lines: list[str] = []
     timeouts = Timeouts(idle_refresh=0.2)
     async with connect(
-        *where(mailserver, Security.TLS),
-        tls=trusted(mailserver),
+        *where(imap_server, Security.TLS),
+        tls=trusted(imap_server),
         timeouts=timeouts,
         protocol_log=lambda d, t: lines.append(f"{d}: {t}"),
     ) as session:
-        await session.login(mail_user.user, mail_user.password)
+        await session.login(imap_user.user, imap_user.password)
         await session.execute(cmd.select("INBOX"))
         async with session.idle() as events:
             with trio.move_on_after(1.0):
@@ -268,9 +275,9 @@ async def test_silent_server_times_out(nursery) -> None:
             await session.execute(cmd.noop())
 
 
-async def test_compress_deflate(mailserver, mail_user) -> None:
-    async with connect(*where(mailserver, Security.TLS), tls=trusted(mailserver)) as session:
-        await session.login(mail_user.user, mail_user.password)
+async def test_compress_deflate(imap_server, imap_user) -> None:
+    async with connect(*where(imap_server, Security.TLS), tls=trusted(imap_server)) as session:
+        await session.login(imap_user.user, imap_user.password)
         assert await session.compress()
         assert not await session.compress()  # already on
         listing = await session.execute(cmd.list_("", "*"))
