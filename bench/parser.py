@@ -274,6 +274,16 @@ def report(label: str, stream: bytes, repeat: int) -> None:
     print(f"  speed-up: {theirs / ours:.1f}x over parse only, {framed / ours:.1f}x over both")
 
 
+def report_scaling(stream: bytes, repeat: int) -> None:
+    """Time per MB for 1x, 2x, 4x and 8x the same stream: flat means linear."""
+    print("scaling (the ENVELOPE/BODYSTRUCTURE stream repeated):")
+    for factor in (1, 2, 4, 8):
+        data = stream * factor
+        seconds, _ = best_time(lambda data=data: run_imapproto(data), repeat)
+        megabytes = len(data) / 1e6
+        print(f"  {factor}x  {megabytes:6.1f} MB  {seconds / megabytes * 1000:6.1f} ms/MB")
+
+
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--messages", type=int, default=10_000)
@@ -286,6 +296,7 @@ def main() -> None:
         options.repeat,
     )
     report("FETCH BODY[] with 50 KB literals", body_stream(options.bodies), options.repeat)
+    report_scaling(envelope_stream(options.messages // 4), options.repeat)
 
 
 if __name__ == "__main__":

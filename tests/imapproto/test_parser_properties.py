@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -216,19 +215,3 @@ def test_line_scanning_is_linear_whatever_the_chunking() -> None:
     data = long_line + ALL_VALID * 3
     for chunk in (1, 7, 4096, len(data)):
         assert scanned_bytes(data, chunk) <= len(data)
-
-
-def test_parsing_time_grows_linearly() -> None:
-    """A coarse guard: 4x the input may not take more than 10x the time (quadratic: 16x)."""
-
-    def best_time(data: bytes) -> float:
-        best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
-            run([data[i : i + 512] for i in range(0, len(data), 512)], eof=False)
-            best = min(best, time.perf_counter() - started)
-        return best
-
-    small = ALL_VALID * 2
-    large = ALL_VALID * 8
-    assert best_time(large) < 10 * best_time(small)
