@@ -22,6 +22,7 @@ from imapproto._events import (
 from imapproto.client._errors import AuthenticationFailed, CommandFailed, ImapConnectionError
 from imapproto.client._session import Timeouts, connect
 from imapproto.client._transport import Security, TlsOptions
+from tests.waiting import wait_until_async
 
 
 def where(server, security: Security) -> tuple[str, int]:
@@ -219,20 +220,29 @@ async def test_done_from_another_task_ends_idle(imap_server, imap_user) -> None:
 
 async def test_idle_is_refreshed_before_the_server_drops_it(imap_server, imap_user) -> None:
     lines: list[str] = []
-    timeouts = Timeouts(idle_refresh=0.2)
+
+    def idle_commands() -> int:
+        return sum(1 for line in lines if line.startswith("C: ") and line.endswith(" IDLE"))
+
     async with connect(
         *where(imap_server, Security.TLS),
         tls=trusted(imap_server),
-        timeouts=timeouts,
+        timeouts=Timeouts(idle_refresh=0.2),
         protocol_log=lambda d, t: lines.append(f"{d}: {t}"),
     ) as session:
         await session.login(imap_user.user, imap_user.password)
         await session.execute(cmd.select("INBOX"))
-        async with session.idle() as events:
-            with trio.move_on_after(1.0):
+        async with session.idle() as events, trio.open_nursery() as nursery:
+
+            async def consume() -> None:
                 async for _ in events:
                     pass
-    assert sum(1 for line in lines if line.startswith("C: ") and line.endswith(" IDLE")) >= 3
+
+            nursery.start_soon(consume)
+            await wait_until_async(lambda: idle_commands() >= 3, message="three IDLE commands")
+            await events.done()
+        await session.execute(cmd.noop())
+    assert lines.count("C: DONE") >= 3
 
 
 async def serve_then_vanish(stream: trio.SocketStream) -> None:
