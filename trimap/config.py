@@ -46,6 +46,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)b?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
+DAY = 86400
 
 
 class ConfigError(Exception):
@@ -122,6 +125,43 @@ def _parse_seconds(value: Any) -> float:
     return seconds
 
 
+def _duration(value: Any) -> float:
+    """Seconds from a number of seconds or a string such as ``90s``, ``30m``, ``12h``, ``7d``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION_RE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration such as 7d, 12h, 30m or 3600, got {value!r}")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
+
+
+def _parse_retention(value: Any) -> float:
+    seconds = _duration(value)
+    if not 60 <= seconds <= 365 * DAY:
+        raise ValueError(f"expected a duration from 1 minute to 365 days, got {value!r}")
+    return seconds
+
+
+def _parse_dedupe_window(value: Any) -> float:
+    seconds = _duration(value)
+    if not 0 <= seconds <= 7 * DAY:
+        raise ValueError(f"expected a duration from 0 (off) to 7 days, got {value!r}")
+    return seconds
+
+
+def _parse_max_length(value: Any) -> int:
+    expected = f"expected a number of events from 1000 to 1000000000, got {value!r}"
+    if isinstance(value, bool):
+        raise ValueError(expected)
+    try:
+        count = int(str(value).strip())
+    except ValueError:
+        raise ValueError(expected) from None
+    if not 1000 <= count <= 1_000_000_000:
+        raise ValueError(expected)
+    return count
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One configuration key: how to parse it, its default and where it may come from."""
@@ -132,6 +172,7 @@ class Setting:
     default: Any
     description: str
     env_aliases: tuple[str, ...] = ()
+    doc_default: str | None = None  # how the docs show the default, when not str(default)
 
     @property
     def env_name(self) -> str:
@@ -198,6 +239,33 @@ SETTINGS: tuple[Setting, ...] = (
         5.0,
         "Seconds a SIGINT/SIGTERM shutdown may take before remaining work is cancelled.",
     ),
+    Setting(
+        "events.retention",
+        "events_retention",
+        _parse_retention,
+        7.0 * DAY,
+        "How long the event log keeps events (seconds, or 90m, 12h, 7d, 2w); older events "
+        "are trimmed, and a cursor from before them is answered as expired.",
+        doc_default="7d",
+    ),
+    Setting(
+        "events.maxLength",
+        "events_max_length",
+        _parse_max_length,
+        500_000,
+        "Most events the event log holds, whatever their age (approximate: up to one Redis "
+        "stream node, 100 events, more); the oldest go first.",
+    ),
+    Setting(
+        "events.dedupeWindow",
+        "events_dedupe_window",
+        _parse_dedupe_window,
+        3600.0,
+        "How long an appended event's id is remembered, so the same event detected again "
+        "(after a restart or a resync) is stored once; memory grows with events per window. "
+        "0 turns it off.",
+        doc_default="1h",
+    ),
 )
 _BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 _BY_ENV: dict[str, Setting] = {name: s for s in SETTINGS for name in s.env_names}
@@ -214,6 +282,9 @@ class Config:
     data_dir: Path
     log_level: str
     shutdown_timeout: float
+    events_retention: float
+    events_max_length: int
+    events_dedupe_window: float
 
     @property
     def redis_url_is_default(self) -> bool:

@@ -48,11 +48,18 @@ redis = "redis://127.0.0.1:6379/8"
 
 [log]
 level = "info"
+
+[events]
+retention = "7d"
+maxLength = 500000
+dedupeWindow = "1h"
 ```
 """
 
 
 def _default(setting: Setting) -> str:
+    if setting.doc_default is not None:
+        return f"`{setting.doc_default}`"
     value = setting.default
     if isinstance(value, Path):
         return f"`{value}`"

@@ -1,7 +1,8 @@
 """What a running trimap instance is made of, handed to the HTTP layer.
 
 How it works: ``trimap.service`` builds one ``Runtime`` after its resources
-are up (configuration, the Redis store, the account engine) and passes it to
+are up (configuration, the Redis store, the account engine, the event log,
+the metrics) and passes it to
 ``trimap.api.create_app``.  Request handlers reach it through
 ``trimap.api.context.runtime()``; they never build resources of their own.
 """
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 
 from trimap.config import Config
 from trimap.engine import AccountEngine
+from trimap.events import EventLog
+from trimap.metrics import Metrics
 from trimap.store import RedisStore
 
 __all__ = ["Runtime"]
@@ -25,6 +28,8 @@ class Runtime:
     config: Config
     store: RedisStore
     engine: AccountEngine
+    events: EventLog
+    metrics: Metrics
     private_redis: bool = False
     started_at: float = field(default_factory=time.time)
 

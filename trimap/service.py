@@ -4,8 +4,10 @@ How it works: ``serve`` opens the service's root nursery and starts, in order,
 
 1. a private ``redis-server`` (supervised) when the configured Redis URL is
    the default and nothing answers there;
-2. the ``AccountEngine`` nursery, where account runners live;
-3. Hypercorn serving the Quart-Trio app on ``api.host:api.port``.
+2. the event log on that Redis (``trimap.events.EventLog``), which account
+   runners append to and readers page through;
+3. the ``AccountEngine`` nursery, where account runners live;
+4. Hypercorn serving the Quart-Trio app on ``api.host:api.port``.
 
 It then waits for a stop request (SIGINT/SIGTERM, or the ``stop`` event a
 caller passes) and shuts down in the opposite order: Hypercorn stops accepting
@@ -32,9 +34,11 @@ from quart_trio import QuartTrio
 from trimap.api import create_app
 from trimap.config import Config
 from trimap.engine import AccountEngine
+from trimap.events import EventLog
+from trimap.metrics import Metrics
 from trimap.privateredis import PrivateRedis, PrivateRedisError
 from trimap.runtime import Runtime
-from trimap.store import RedisStore, redacted_url
+from trimap.store import EventLogStore, RedisStore, redacted_url
 from trimap.supervise import supervise
 
 __all__ = ["StartupError", "serve"]
@@ -150,9 +154,20 @@ async def _run(
         if handle_signals:
             nursery.start_soon(_stop_on_signals, stop)
         store, private = await _open_store(config, nursery)
+        metrics = Metrics()
+        events = EventLog(
+            EventLogStore(
+                store,
+                retention=config.events_retention,
+                max_length=config.events_max_length,
+                dedupe_window=config.events_dedupe_window,
+            ),
+            metrics,
+        )
         engine = AccountEngine()
         await nursery.start(engine.run)
-        app = create_app(Runtime(config=config, store=store, engine=engine, private_redis=private))
+        runtime = Runtime(config, store, engine, events, metrics, private_redis=private)
+        app = create_app(runtime)
         http_finished = trio.Event()
         bound: list[str] = await nursery.start(_serve_http, app, config, stop, http_finished)
         log.info("trimap is serving", extra={"addresses": bound, "privateRedis": private})

@@ -95,3 +95,27 @@ def test_configuration_reference_is_current() -> None:
     assert committed == render_configuration_reference(), (
         "docs/configuration.md is stale: python -m trimap.configdoc > docs/configuration.md"
     )
+
+
+def test_event_log_settings_take_durations_and_counts() -> None:
+    defaults = load_config(environ={})
+    assert defaults.events_retention == 7 * 86400
+    assert defaults.events_max_length == 500_000
+    assert defaults.events_dedupe_window == 3600
+    config = load_config(
+        {"events.retention": "36h", "events.dedupeWindow": "0"},
+        environ={"TRIMAP_EVENTS_MAXLENGTH": "2000"},
+    )
+    assert (config.events_retention, config.events_dedupe_window) == (36 * 3600, 0)
+    assert config.events_max_length == 2000
+    assert load_config({"events.retention": "2w"}, environ={}).events_retention == 14 * 86400
+    assert load_config({"events.retention": "90"}, environ={}).events_retention == 90
+    for key, value in [
+        ("events.retention", "30s"),
+        ("events.retention", "soon"),
+        ("events.maxLength", "10"),
+        ("events.maxLength", "1e6"),
+        ("events.dedupeWindow", "8d"),
+    ]:
+        with pytest.raises(ConfigError, match=f"'{key}'"):
+            load_config({key: value}, environ={})

@@ -21,7 +21,9 @@ from typing import Any
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-__all__ = ["ApiError", "error_response", "register_error_handlers"]
+from trimap.store import StoreUnavailable
+
+__all__ = ["ApiError", "error_response", "invalid_input", "register_error_handlers"]
 
 log = logging.getLogger("trimap.api")
 
@@ -41,6 +43,16 @@ class ApiError(Exception):
         self.message = message
         self.code = code
         self.details = details
+
+
+def invalid_input(fields: dict[str, str]) -> ApiError:
+    """The 400 for a request whose ``fields`` (key: what is wrong with it) failed validation."""
+    return ApiError(
+        400,
+        "Invalid input",
+        "InvalidInput",
+        fields=[{"message": message, "key": key} for key, message in fields.items()],
+    )
 
 
 def error_response(status: int, message: str, code: str, **details: Any) -> Response:
@@ -67,6 +79,11 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(ApiError)
     async def _api_error(error: ApiError) -> Response:
         return error_response(error.status, error.message, error.code, **error.details)
+
+    @app.errorhandler(StoreUnavailable)
+    async def _store_unavailable(error: StoreUnavailable) -> Response:
+        log.warning("request failed: Redis unavailable", extra={"error": str(error)})
+        return error_response(503, "The database is not reachable; try again", "StoreUnavailable")
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
