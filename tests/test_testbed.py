@@ -1,5 +1,5 @@
-# Acceptance tests of the test bed itself (tests/fixtures/): the real Dovecot, SMTP server, Redis
-# and webhook receiver behave as every later test of the project assumes.
+# Acceptance tests of the test bed itself (tests/fixtures/): the real Dovecot, SMTP server, Cyrus,
+# Redis and webhook receiver behave as every later test of the project assumes.
 #
 # Rules: stdlib clients only (imaplib, smtplib, urllib), so a failure here points at the bed, not at
 # trimap or imapproto; every wait is a deadline-bounded poll from tests.waiting; no timing asserts.
@@ -11,6 +11,7 @@ import functools
 import http.client
 import imaplib
 import re
+import secrets
 import smtplib
 import socket
 import ssl
@@ -21,12 +22,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 import redis
 import trio
 
+from tests.fixtures.cyrus_server import CyrusServer
 from tests.fixtures.mail_server import MailServer, MailUser
+from tests.fixtures.processes import pid_alive
 from tests.fixtures.redis_server import RedisServer
 from tests.fixtures.webhook_receiver import Response, WebhookReceiver
 from tests.waiting import wait_until, wait_until_async
@@ -42,7 +46,7 @@ LIST_LINE = re.compile(rb'\((?P<flags>[^)]*)\) "(?P<sep>[^"]*)" "?(?P<name>[^"]+
 
 # ---------------------------------------------------------------- helpers
 @contextmanager
-def imap(mailserver: MailServer, transport: str = "plain") -> Iterator[imaplib.IMAP4]:
+def imap(mailserver: MailServer | CyrusServer, transport: str = "plain") -> Iterator[imaplib.IMAP4]:
     """An unauthenticated imaplib connection over plain, starttls or implicit tls; closed after."""
     if transport == "tls":
         conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
@@ -65,7 +69,7 @@ def capabilities(conn: imaplib.IMAP4) -> set[str]:
     return set(data[0].decode().upper().split())
 
 
-def inbox_subjects(mailserver: MailServer, user: MailUser) -> list[str]:
+def inbox_subjects(mailserver: MailServer | CyrusServer, user: MailUser) -> list[str]:
     with imap(mailserver) as conn:
         conn.login(user.user, user.password)
         typ, count = conn.select("INBOX", readonly=True)
@@ -249,6 +253,137 @@ def test_smtp_xoauth2_and_bad_credentials(
 def test_lmtp_deliver_helper(mailserver: MailServer, mail_user: MailUser) -> None:
     mailserver.deliver(mail_user.user, message("x@example.test", mail_user.user, "via lmtp"))
     assert inbox_subjects(mailserver, mail_user) == ["via lmtp"]  # LMTP is synchronous
+
+
+# ---------------------------------------------------------------- Cyrus
+@pytest.fixture
+def cyrus_user(cyrus_server: CyrusServer) -> MailUser:
+    cyrus_server.start()  # in case an earlier test left it stopped
+    return cyrus_server.add_user(
+        f"c{uuid.uuid4().hex[:16]}@example.test", secrets.token_urlsafe(12)
+    )
+
+
+def list_folders(conn: imaplib.IMAP4) -> dict[str, list[str]]:
+    """LIST "" "*" as {name: [attributes, lower-cased]} (Cyrus sends `\\sent`, Dovecot `\\Sent`)."""
+    typ, lines = conn.list()
+    assert typ == "OK"
+    folders = {}
+    for line in lines:
+        assert isinstance(line, bytes)
+        match = LIST_LINE.match(line)
+        assert match, line
+        folders[match["name"].decode()] = match["flags"].decode().lower().split()
+    return folders
+
+
+@pytest.mark.parametrize("transport", ["plain", "starttls", "tls"])
+def test_cyrus_login_capabilities_and_special_use(
+    cyrus_server: CyrusServer, cyrus_user: MailUser, transport: str
+) -> None:
+    with imap(cyrus_server, transport) as conn:
+        before = capabilities(conn)
+        assert ("STARTTLS" in before) == (transport == "plain")
+        assert "AUTH=PLAIN" in before and "LOGINDISABLED" not in before  # allowplaintext: yes
+        assert not {"AUTH=XOAUTH2", "AUTH=OAUTHBEARER"} & before
+        conn.login(cyrus_user.user, cyrus_user.password)
+        missing = REQUIRED_CAPABILITIES - capabilities(conn)
+        assert not missing, f"Cyrus lacks {missing}"
+        folders = list_folders(conn)  # created by the first login
+        assert "INBOX" in folders
+        for name, flag in SPECIAL_USE.items():
+            assert flag.lower() in folders.get(name, []), f"{name}: {folders.get(name)}"
+
+
+def test_cyrus_tls_is_verified_against_ca_cert(cyrus_server: CyrusServer) -> None:
+    with pytest.raises(ssl.SSLCertVerificationError):
+        imaplib.IMAP4_SSL(
+            cyrus_server.host, cyrus_server.imaps_port, ssl_context=ssl.create_default_context()
+        )
+
+
+def test_cyrus_accounts_count_at_once(cyrus_server: CyrusServer, cyrus_user: MailUser) -> None:
+    # sasldb is read at every login: no cache to wait for after adding, changing or removing
+    for _ in range(10):  # (Dovecot's shared passwd-file once failed half such logins)
+        user = cyrus_server.add_user(f"n{uuid.uuid4().hex[:16]}@example.test", "fresh-pass")
+        with imap(cyrus_server) as conn:
+            assert conn.login(user.user, user.password)[0] == "OK"
+    short_name = cyrus_user.user.partition("@")[0]  # the default domain may be left out
+    with imap(cyrus_server) as conn:
+        assert conn.login(short_name, cyrus_user.password)[0] == "OK"
+    changed = cyrus_server.add_user(cyrus_user.user, "new-" + cyrus_user.password)
+    with imap(cyrus_server) as conn, pytest.raises(imaplib.IMAP4.error, match="authentication"):
+        conn.login(cyrus_user.user, cyrus_user.password)
+    with imap(cyrus_server) as conn:
+        conn.login(changed.user, changed.password)
+    cyrus_server.remove_user(cyrus_user.user)
+    for name in (cyrus_user.user, f"nobody-{uuid.uuid4().hex}@example.test"):
+        with imap(cyrus_server) as conn, pytest.raises(imaplib.IMAP4.error):
+            conn.login(name, changed.password)
+    with pytest.raises(ValueError, match="XOAUTH2"):
+        cyrus_server.add_user(cyrus_user.user, "x", token="a-token")
+
+
+def test_cyrus_idle_push_from_a_second_connection(
+    cyrus_server: CyrusServer, cyrus_user: MailUser
+) -> None:
+    with imap(cyrus_server) as watcher, imap(cyrus_server) as writer:
+        watcher.login(cyrus_user.user, cyrus_user.password)
+        writer.login(cyrus_user.user, cyrus_user.password)
+        watcher.select("INBOX")
+        tag = watcher._new_tag()  # imaplib (3.11) has no idle(): speak it by hand
+        watcher.send(tag + b" IDLE\r\n")
+        assert watcher.readline().startswith(b"+")
+        writer.append("INBOX", None, None, b"Subject: pushed\r\n\r\nhi\r\n")
+        assert watcher.sock is not None
+        watcher.sock.settimeout(10)  # the deadline: idled pushes within a fraction of a second
+        line = watcher.readline()
+        while line and not re.match(rb"\* \d+ EXISTS", line):
+            line = watcher.readline()
+        assert re.match(rb"\* 1 EXISTS", line), line
+        watcher.send(b"DONE\r\n")
+        while not line.startswith(tag):
+            line = watcher.readline()
+            assert line, "connection closed before IDLE ended"
+        assert line.startswith(tag + b" OK"), line
+
+
+def test_cyrus_lmtp_deliver_before_first_login(
+    cyrus_server: CyrusServer, cyrus_user: MailUser
+) -> None:
+    # INBOX does not exist yet: Cyrus creates it on delivery (autocreate_post)
+    cyrus_server.deliver(cyrus_user.user, message("x@example.test", cyrus_user.user, "lmtp"))
+    assert inbox_subjects(cyrus_server, cyrus_user) == ["lmtp"]  # LMTP is synchronous
+
+
+def instance_processes(server: CyrusServer) -> list[int]:
+    """Live processes whose command line names the instance's data dir (master, imapd, ...)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if str(server.data_dir).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return [pid for pid in found if pid_alive(pid)]
+
+
+def test_cyrus_stop_and_start_keep_ports_and_mail(
+    cyrus_server: CyrusServer, cyrus_user: MailUser
+) -> None:
+    cyrus_server.deliver(cyrus_user.user, message("a@example.test", cyrus_user.user, "kept"))
+    ports = cyrus_server.ports()
+    with imap(cyrus_server) as idle_client:  # a connected client must not keep an imapd alive
+        idle_client.login(cyrus_user.user, cyrus_user.password)
+        cyrus_server.stop()
+        try:
+            assert not cyrus_server.is_running()
+            assert instance_processes(cyrus_server) == []
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection((cyrus_server.host, cyrus_server.imap_port), 5).close()
+        finally:
+            cyrus_server.start()
+    assert cyrus_server.is_running() and cyrus_server.ports() == ports
+    assert inbox_subjects(cyrus_server, cyrus_user) == ["kept"]
 
 
 # ---------------------------------------------------------------- Redis
