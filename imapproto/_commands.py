@@ -134,6 +134,12 @@ class Command:
 
     def encode(self, tag: str, options: EncodingOptions = PLAIN_IMAP) -> tuple[bytes, ...]:
         """The wire chunks: the first is sent now, each later one after a ``+``."""
+        return tuple(b"".join(pieces) for pieces in self.encode_with_data_passthrough(tag, options))
+
+    def encode_with_data_passthrough(
+        self, tag: str, options: EncodingOptions = PLAIN_IMAP
+    ) -> tuple[tuple[bytes, ...], ...]:
+        """Like ``encode``, chunks as pieces: a large literal is the caller's object, uncopied."""
         _check_tag(tag)
         return encode_arguments(tag, self.name, self.args, options, self.sasl)
 

@@ -182,7 +182,7 @@ class _InFlight:
 
     tag: str
     command: Command
-    remaining: list[bytes] = field(default_factory=list)  # chunks waiting for "+"
+    remaining: list[tuple[bytes, ...]] = field(default_factory=list)  # chunks waiting for "+"
     capability_updates: int = 0  # ClientConnection._capability_updates when sent
 
 
@@ -214,7 +214,7 @@ class ClientConnection:
         self._tag_prefix = tag_prefix
         self._next_tag = 1
         self._parser = ResponseParser(literal_stream_threshold=literal_stream_threshold)
-        self._outgoing: list[bytes] = []  # joined by data_to_send(), one copy
+        self._outgoing: list[bytes] = []  # pieces; large literals are the caller's objects
         self._in_flight: dict[str, _InFlight] = {}
         self._continuation_owner: _InFlight | None = None
         self._state_change_pending = False
@@ -359,7 +359,7 @@ class ClientConnection:
         if owner is None:
             raise ProtocolError("continuation request while no command waits for one")
         if owner.remaining:
-            self._outgoing.append(owner.remaining.pop(0))
+            self._outgoing.extend(owner.remaining.pop(0))
             if not owner.remaining and owner.command.name not in _OWNS_CONTINUATIONS:
                 self._continuation_owner = None
             return None
@@ -398,11 +398,12 @@ class ClientConnection:
         """Queue ``command`` for sending and return its tag; bytes via ``data_to_send``."""
         self._check_can_send(command)
         tag = f"{self._tag_prefix}{self._next_tag}"
-        first, *remaining = command.encode(tag, self.encoding_options)  # may refuse: no change yet
+        # Encoding may refuse the command: nothing has changed yet.
+        first, *remaining = command.encode_with_data_passthrough(tag, self.encoding_options)
         self._next_tag += 1
         sent = _InFlight(tag, command, remaining, self._capability_updates)
         self._in_flight[tag] = sent
-        self._outgoing.append(first)
+        self._outgoing.extend(first)
         name = command.name
         if remaining or name in _OWNS_CONTINUATIONS:
             self._continuation_owner = sent
@@ -440,9 +441,13 @@ class ClientConnection:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the server now (and forget)."""
-        data = b"".join(self._outgoing)
-        self._outgoing.clear()
-        return data
+        return b"".join(self.data_to_send_with_passthrough())
+
+    def data_to_send_with_passthrough(self) -> list[bytes]:
+        """Like ``data_to_send``, as pieces to write in order: large literals are not copied."""
+        pieces = self._outgoing
+        self._outgoing = []
+        return pieces
 
     def done(self) -> None:
         """End IDLE: ``DONE`` is sent now, or as soon as the server's ``+`` arrives."""

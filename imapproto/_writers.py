@@ -9,7 +9,10 @@ encoding time, from an ``EncodingOptions``.  The output is a tuple of chunks:
 the first is sent at once, each later one only after the server's ``+``
 continuation (it follows a synchronising literal ``{n}``, or is the SASL
 initial response of a server without SASL-IR).  With LITERAL+ a command is a
-single chunk.
+single chunk.  Each chunk is a tuple of byte pieces to send back to back:
+small pieces are joined, but a literal of ``PASSTHROUGH_MIN`` bytes or more
+is its own piece, the caller's very object, so a 25 MB APPEND is never copied
+into the command (as h11's ``send_with_data_passthrough``).
 
 Rules this module keeps, so that nothing a caller passes can break out of its
 argument or inject a line ending:
@@ -46,6 +49,7 @@ from ._utf7 import encode_mailbox
 
 __all__ = [
     "LITERAL_MINUS_MAX",
+    "PASSTHROUGH_MIN",
     "QUOTED_MAX",
     "Argument",
     "Atom",
@@ -76,6 +80,8 @@ MAX_NUMBER64 = (1 << 63) - 1
 QUOTED_MAX = 1024
 #: Largest non-synchronising literal under LITERAL- (RFC 7888).
 LITERAL_MINUS_MAX = 4096
+#: Literals this large are passed through as their own piece instead of joined.
+PASSTHROUGH_MIN = 64 * 1024
 
 # ATOM-CHAR: any CHAR except atom-specials ( ) { SP CTL % * " \ ]
 _ATOM = re.compile(rb"[^\x00-\x20\x7f-\xff(){%*\"\\\]]+")
@@ -308,7 +314,8 @@ class _Output:
 class _WireOutput(_Output):
     def __init__(self, options: EncodingOptions) -> None:
         super().__init__(options)
-        self.chunks: list[bytes] = []
+        self.chunk: list[bytes] = []  # sealed pieces of the current chunk
+        self.chunks: list[tuple[bytes, ...]] = []
 
     def literal(self, data: bytes, binary: bool) -> None:
         options = self.options
@@ -321,14 +328,25 @@ class _WireOutput(_Output):
         else:
             self.write(b"%s{%d}\r\n" % (prefix, len(data)))
             self.continuation_break()
-        self.write(data)
+        if len(data) >= PASSTHROUGH_MIN:
+            self._seal()
+            self.chunk.append(data)
+        else:
+            self.write(data)
 
     def secret(self, value: Argument) -> None:
         _write(self, value)
 
+    def _seal(self) -> None:
+        """Join the small pieces written so far into one piece of the chunk."""
+        if self.pieces:
+            self.chunk.append(b"".join(self.pieces))
+            self.pieces.clear()
+
     def continuation_break(self) -> None:
-        self.chunks.append(b"".join(self.pieces))
-        self.pieces.clear()
+        self._seal()
+        self.chunks.append(tuple(self.chunk))
+        self.chunk.clear()
 
 
 class _LogOutput(_Output):
@@ -470,8 +488,8 @@ def encode_arguments(
     args: tuple[Argument, ...],
     options: EncodingOptions,
     sasl: SaslStart | None = None,
-) -> tuple[bytes, ...]:
-    """The wire chunks of ``tag name args``; each chunk after the first waits for a ``+``."""
+) -> tuple[tuple[bytes, ...], ...]:
+    """The wire chunks of ``tag name args`` (as pieces); each after the first waits for ``+``."""
     out = _WireOutput(options)
     _write_command(out, tag, name, args, sasl)
     out.write(b"\r\n")

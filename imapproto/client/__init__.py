@@ -1,12 +1,25 @@
 """imapproto.client: the thin trio client over the sans-IO core.
 
 ``connect(host, port, Security.TLS, tls=TlsOptions(...))`` opens an
-``ImapSession``: ``login``/``authenticate``, ``execute(command)``,
-``stream(command)`` for large FETCH bodies, ``idle()`` for push, ``compress()``.
+``ImapClient``: an ``ImapSession`` (``login``/``authenticate``,
+``execute(command)``, ``stream(command)``, ``idle()`` for push, ``compress()``)
+with one typed method per command (``list_mailboxes``, ``select``, ``fetch``,
+``fetch_body``, ``search``, ``store``, ``move``, ``append`` ...); untagged
+data no method consumed waits in ``take_unsolicited()``.
 ``ImapConnectionError`` is the one error for "the connection is gone";
 ``AuthenticationFailed`` and ``CommandFailed`` carry the server's answer.
 """
 
+from imapproto.client._client import (
+    BodyStream,
+    FetchStream,
+    ImapClient,
+    MailboxInfo,
+    QuotaRoots,
+    SelectedMailbox,
+    StoreResult,
+    connect,
+)
 from imapproto.client._errors import AuthenticationFailed, CommandFailed, ImapConnectionError
 from imapproto.client._protocollog import ProtocolLog
 from imapproto.client._session import (
@@ -15,20 +28,26 @@ from imapproto.client._session import (
     IdleStream,
     ImapSession,
     Timeouts,
-    connect,
 )
 from imapproto.client._transport import Security, TlsOptions
 
 __all__ = [
     "AuthenticationFailed",
+    "BodyStream",
     "CommandFailed",
     "CommandResult",
     "CommandStream",
+    "FetchStream",
     "IdleStream",
+    "ImapClient",
     "ImapConnectionError",
     "ImapSession",
+    "MailboxInfo",
     "ProtocolLog",
+    "QuotaRoots",
     "Security",
+    "SelectedMailbox",
+    "StoreResult",
     "Timeouts",
     "TlsOptions",
     "connect",

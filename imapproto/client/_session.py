@@ -31,6 +31,10 @@ Rules it keeps:
   connection is gone".
 * A response the parser cannot read is skipped (noted in the protocol log):
   one odd response from a quirky server does not end the session.
+* Nothing large is copied on the way out: the connection hands over a big
+  APPEND literal as the caller's own object, and it is written in
+  ``SEND_WINDOW`` slices (memoryviews), so TLS or DEFLATE never hold more than
+  one window of it either.
 * ``aclose`` sends LOGOUT (shielded from cancellation, bounded by
   ``Timeouts.logout``) when the session is still usable, then closes.
 """
@@ -41,7 +45,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import trio
 
@@ -70,10 +74,11 @@ __all__ = [
     "IdleStream",
     "ImapSession",
     "Timeouts",
-    "connect",
+    "open_session",
 ]
 
 RECEIVE_SIZE = 65536
+SEND_WINDOW = 256 * 1024
 MAX_PENDING_UNTAGGED = 100_000
 
 
@@ -160,11 +165,12 @@ class ImapSession:
 
     async def _flush(self) -> None:
         async with self._send_lock:
-            data = self._connection.data_to_send()
-            if data:
-                await self._send_all(data)
+            for piece in self._connection.data_to_send_with_passthrough():
+                with memoryview(piece) as view:
+                    for start in range(0, len(view), SEND_WINDOW):
+                        await self._send_all(view[start : start + SEND_WINDOW])
 
-    async def _send_all(self, data: bytes) -> None:
+    async def _send_all(self, data: memoryview) -> None:
         try:
             with trio.fail_after(self.timeouts.read):
                 await self._transport.send_all(data)
@@ -538,8 +544,12 @@ class IdleStream:
                 self._session._keep(event)
 
 
+SessionT = TypeVar("SessionT", bound=ImapSession)
+
+
 @asynccontextmanager
-async def connect(
+async def open_session(
+    session_type: type[SessionT],
     host: str,
     port: int,
     security: Security = Security.TLS,
@@ -548,8 +558,8 @@ async def connect(
     timeouts: Timeouts | None = None,
     protocol_log: ProtocolLog | None = None,
     allow_plaintext: bool = False,
-) -> AsyncIterator[ImapSession]:
-    """Connect, read the greeting, STARTTLS if asked; LOGOUT and close on exit."""
+) -> AsyncIterator[SessionT]:
+    """Connect a ``session_type``: greeting read, STARTTLS if asked; LOGOUT and close on exit."""
     timeouts = timeouts or Timeouts()
     transport = await open_transport(
         host,
@@ -559,7 +569,7 @@ async def connect(
         connect_timeout=timeouts.connect,
         allow_plaintext=allow_plaintext,
     )
-    session = ImapSession(transport, host, timeouts=timeouts, protocol_log=protocol_log)
+    session = session_type(transport, host, timeouts=timeouts, protocol_log=protocol_log)
     try:
         await session.read_greeting()
         if security is Security.STARTTLS:

@@ -51,7 +51,7 @@ def parse_one(data: bytes, utf8: bool = False) -> Event:
 
 
 def as_server_line(name: str, args: tuple[Argument, ...], opts: EncodingOptions) -> bytes:
-    return b"".join(encode_arguments("*", name, args, opts))
+    return b"".join(piece for chunk in encode_arguments("*", name, args, opts) for piece in chunk)
 
 
 def parse_generic(args: tuple[Argument, ...], opts: EncodingOptions) -> tuple[Value, ...]:

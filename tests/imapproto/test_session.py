@@ -24,8 +24,8 @@ from imapproto._events import (
     FetchLiteralStart,
     ListResponse,
 )
+from imapproto.client import Timeouts, connect
 from imapproto.client._errors import AuthenticationFailed, CommandFailed, ImapConnectionError
-from imapproto.client._session import Timeouts, connect
 from imapproto.client._transport import Security, TlsOptions
 from tests.waiting import wait_until_async
 

@@ -10,6 +10,7 @@ from imapproto._errors import LocalProtocolError
 from imapproto._seqset import STAR, SequenceSet
 from imapproto._writers import (
     LITERAL_MINUS_MAX,
+    PASSTHROUGH_MIN,
     QUOTED_MAX,
     Argument,
     Atom,
@@ -37,8 +38,15 @@ LITERAL_MINUS = EncodingOptions(literal_minus=True)
 UTF8 = EncodingOptions(utf8=True)
 
 
+def encoded(
+    name: str, args: tuple[Argument, ...], options: EncodingOptions, sasl: SaslStart | None = None
+) -> tuple[bytes, ...]:
+    """The wire chunks of ``A1 name args``, each chunk's pieces joined."""
+    return tuple(b"".join(chunk) for chunk in encode_arguments("A1", name, args, options, sasl))
+
+
 def wire(*args: Argument, options: EncodingOptions = PLAIN) -> tuple[bytes, ...]:
-    return encode_arguments("A1", "X", args, options)
+    return encoded("X", args, options)
 
 
 def test_options_from_capabilities() -> None:
@@ -190,26 +198,20 @@ def test_atom_or_quoted() -> None:
 
 def test_sasl_initial_response() -> None:
     plain = SaslStart("PLAIN", b"\x00u\x00p")
-    assert encode_arguments("A1", "AUTHENTICATE", (), PLAIN, plain) == (
+    assert encoded("AUTHENTICATE", (), PLAIN, plain) == (
         b"A1 AUTHENTICATE PLAIN\r\n",
         b"AHUAcA==\r\n",
     )
     sasl_ir = EncodingOptions(sasl_ir=True)
-    assert encode_arguments("A1", "AUTHENTICATE", (), sasl_ir, plain) == (
-        b"A1 AUTHENTICATE PLAIN AHUAcA==\r\n",
-    )
+    assert encoded("AUTHENTICATE", (), sasl_ir, plain) == (b"A1 AUTHENTICATE PLAIN AHUAcA==\r\n",)
     empty = SaslStart("EXTERNAL", b"")
-    assert encode_arguments("A1", "AUTHENTICATE", (), sasl_ir, empty) == (
-        b"A1 AUTHENTICATE EXTERNAL =\r\n",
-    )
-    assert encode_arguments("A1", "AUTHENTICATE", (), PLAIN, empty) == (
+    assert encoded("AUTHENTICATE", (), sasl_ir, empty) == (b"A1 AUTHENTICATE EXTERNAL =\r\n",)
+    assert encoded("AUTHENTICATE", (), PLAIN, empty) == (
         b"A1 AUTHENTICATE EXTERNAL\r\n",
         b"\r\n",
     )
     none = SaslStart("GSSAPI")
-    assert encode_arguments("A1", "AUTHENTICATE", (), sasl_ir, none) == (
-        b"A1 AUTHENTICATE GSSAPI\r\n",
-    )
+    assert encoded("AUTHENTICATE", (), sasl_ir, none) == (b"A1 AUTHENTICATE GSSAPI\r\n",)
     assert render_arguments("A1", "AUTHENTICATE", (), sasl_ir, plain) == "A1 AUTHENTICATE PLAIN ***"
     with pytest.raises(LocalProtocolError):
         SaslStart("PLAIN X")
@@ -246,3 +248,24 @@ def test_no_string_escapes_its_argument(value: str, atom_ok: bool, utf8: bool) -
         assert body.endswith(b'"') and b"\r" not in body and b"\n" not in body
     else:
         assert atom_ok and body == encoded and b" " not in body
+
+
+@pytest.mark.parametrize("literal_plus", [True, False])
+def test_large_literal_is_passed_through_uncopied(literal_plus: bool) -> None:
+    message = b"x" * PASSTHROUGH_MIN
+    chunks = encode_arguments(
+        "A1", "APPEND", (Raw(b"INBOX"), LiteralData(message)), EncodingOptions(literal_plus)
+    )
+    pieces = [piece for chunk in chunks for piece in chunk]
+    assert any(piece is message for piece in pieces)
+    assert b"".join(pieces) == b"A1 APPEND INBOX {%d%s}\r\n%s\r\n" % (
+        len(message),
+        b"+" if literal_plus else b"",
+        message,
+    )
+    assert len(chunks) == (1 if literal_plus else 2)
+
+
+def test_small_pieces_are_joined() -> None:
+    chunks = encode_arguments("A1", "X", (LiteralData(b"abc"),), EncodingOptions(literal_plus=True))
+    assert chunks == ((b"A1 X {3+}\r\nabc\r\n",),)
