@@ -303,3 +303,64 @@ async def test_compress_deflate(imap_server, imap_user) -> None:
         assert not await session.compress()  # already on
         listing = await session.execute(cmd.list_("", "*"))
         assert any(isinstance(e, ListResponse) for e in listing.untagged)
+
+
+async def serve_without_idle(stream: trio.SocketStream) -> None:
+    """A server without IDLE: each NOOP reports one more message."""
+    await stream.send_all(b"* OK [CAPABILITY IMAP4rev1] no idle here\r\n")
+    buffer, exists = b"", 0
+    while True:
+        chunk = await stream.receive_some()
+        if not chunk:
+            return
+        buffer += chunk
+        while b"\r\n" in buffer:
+            line, buffer = buffer.split(b"\r\n", 1)
+            tag, name = [*line.split(b" "), b""][:2]
+            if name.upper() == b"NOOP":
+                exists += 1
+                await stream.send_all(b"* %d EXISTS\r\n" % exists)
+            reply = (
+                b" OK [CAPABILITY IMAP4rev1] done\r\n"
+                if name.upper() == b"LOGIN"
+                else b" OK done\r\n"
+            )
+            await stream.send_all(tag + reply)
+
+
+async def test_idle_without_server_support_polls_with_noop(nursery) -> None:
+    listeners = await nursery.start(
+        partial(trio.serve_tcp, serve_without_idle, 0, host="127.0.0.1")
+    )
+    port = listeners[0].socket.getsockname()[1]
+    sent: list[str] = []
+    async with connect(
+        "127.0.0.1",
+        port,
+        Security.PLAIN,
+        timeouts=Timeouts(noop_poll=0.05),
+        protocol_log=lambda d, t: sent.append(t) if d == "C" else None,
+    ) as session:
+        await session.login("user", "pass")
+        await session.execute(cmd.select("INBOX"))
+        counts = []
+        async with session.idle() as events:
+            async for event in events:
+                if isinstance(event, Exists):
+                    counts.append(event.count)
+                if len(counts) == 3:
+                    await events.done()
+        assert counts == [1, 2, 3]
+        assert not any(line.endswith(" IDLE") for line in sent)
+        assert session.usable
+
+
+async def test_a_server_that_never_greets_times_out(nursery) -> None:
+    async def never_greet(stream: trio.SocketStream) -> None:
+        await trio.sleep_forever()
+
+    listeners = await nursery.start(partial(trio.serve_tcp, never_greet, 0, host="127.0.0.1"))
+    port = listeners[0].socket.getsockname()[1]
+    with pytest.raises(ImapConnectionError, match="no greeting"):
+        async with connect("127.0.0.1", port, Security.PLAIN, timeouts=Timeouts(greeting=0.2)):
+            pass
