@@ -50,6 +50,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.skipped and isinstance(error, Skipped) and not error.msg:
         original = _original_skip(error.__context__)
         if original is not None:
-            path, line, _ = item.reportinfo()
-            report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {original.msg}")
+            path, line, _ = item.location
+            report.longrepr = (path, (line or 0) + 1, f"Skipped: {original.msg}")
     return report
