@@ -1,19 +1,21 @@
 """Run the real ``trimap`` command as a child process, the way operators do.
 
 ``TrimapProcess.start`` launches ``python -m trimap`` with the given options
-(``--api.port=0`` unless told otherwise), collects its JSON log lines on a
-reader thread, and returns once the "trimap is serving" line names the bound
-address, or raises with the process output when it exits or the deadline
-passes.  Later tests use it to SIGTERM, SIGKILL and restart the service.
+(``--api.port=0`` and a temporary ``--data.dir`` unless told otherwise),
+collects its JSON log lines on a reader thread, and returns once the "trimap is
+serving" line names the bound address, or raises with the process output when
+it exits or the deadline passes.  Later tests use it to SIGTERM, SIGKILL and restart the service.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 class TrimapProcess:
     """One running ``trimap`` process and the log lines it wrote."""
 
-    def __init__(self, process: subprocess.Popen[str]) -> None:
+    def __init__(self, process: subprocess.Popen[str], own_data_dir: Path | None = None) -> None:
         self.process = process
+        self.own_data_dir = own_data_dir  # a temporary data.dir, removed by stop()
         self.lines: list[str] = []
         self.stderr = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -44,6 +47,10 @@ class TrimapProcess:
         args = list(options)
         if not any(arg.startswith("--api.port") for arg in args):
             args.append("--api.port=0")
+        own_data_dir = None
+        if not any(arg.startswith("--data.dir") for arg in args):
+            own_data_dir = Path(tempfile.mkdtemp(prefix="trimap-data-"))
+            args.append(f"--data.dir={own_data_dir}")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("TRIMAP_")}
         environ.update(env or {})
         process = subprocess.Popen(
@@ -55,7 +62,7 @@ class TrimapProcess:
             cwd=cwd or ROOT,
             env=environ,
         )
-        started = cls(process)
+        started = cls(process, own_data_dir)
         wait_until(
             lambda: started.url is not None or process.poll() is not None,
             timeout=timeout,
@@ -97,3 +104,5 @@ class TrimapProcess:
                 self.process.kill()
                 self.process.wait()
             self._reader.join(timeout=5)
+            if self.own_data_dir is not None:
+                shutil.rmtree(self.own_data_dir, ignore_errors=True)

@@ -28,10 +28,12 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from trimap.secrets import decode_key
 
 __all__ = [
     "DEFAULT_REDIS_URL",
@@ -162,6 +164,11 @@ def _parse_max_length(value: Any) -> int:
     return count
 
 
+def _parse_secret_key(value: Any) -> bytes | None:
+    """32 bytes written as base64; the message never quotes the value (it is a secret)."""
+    return None if value is None else decode_key(str(value))
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One configuration key: how to parse it, its default and where it may come from."""
@@ -266,6 +273,47 @@ SETTINGS: tuple[Setting, ...] = (
         "0 turns it off.",
         doc_default="1h",
     ),
+    Setting(
+        "webhooks.retryMin",
+        "webhooks_retry_min",
+        _parse_seconds,
+        1.0,
+        "Seconds before the first retry of a failed webhook delivery; each retry waits up to "
+        "twice as long as the one before (with jitter), up to webhooks.retryMax.",
+    ),
+    Setting(
+        "webhooks.retryMax",
+        "webhooks_retry_max",
+        _parse_seconds,
+        300.0,
+        "Longest wait between two attempts at one webhook delivery, in seconds.",
+    ),
+    Setting(
+        "webhooks.connectTimeout",
+        "webhooks_connect_timeout",
+        _parse_seconds,
+        10.0,
+        "Seconds a webhook delivery may take to connect (TCP and TLS).",
+    ),
+    Setting(
+        "webhooks.timeout",
+        "webhooks_timeout",
+        _parse_seconds,
+        30.0,
+        "Seconds a webhook destination has to answer a delivery in full; then it is retried.",
+    ),
+    Setting(
+        "secrets.key",
+        "secrets_key",
+        _parse_secret_key,
+        None,
+        "Key that encrypts account passwords and tokens at rest: base64 of 32 bytes "
+        "(`openssl rand -base64 32`). Unset: trimap generates `<data.dir>/secret.key` "
+        "(mode 0600, same format) on the first start and reads it afterwards. Back the "
+        "key up, and keep the copy apart from Redis backups: without it the stored "
+        "secrets cannot be decrypted, and with a different key trimap refuses to start.",
+        doc_default="unset",
+    ),
 )
 _BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 _BY_ENV: dict[str, Setting] = {name: s for s in SETTINGS for name in s.env_names}
@@ -285,6 +333,11 @@ class Config:
     events_retention: float
     events_max_length: int
     events_dedupe_window: float
+    webhooks_retry_min: float
+    webhooks_retry_max: float
+    webhooks_connect_timeout: float
+    webhooks_timeout: float
+    secrets_key: bytes | None = field(repr=False)  # repr=False: never printed
 
     @property
     def redis_url_is_default(self) -> bool:

@@ -2,8 +2,8 @@
 
 How it works: ``trimap.service`` builds one ``Runtime`` after its resources
 are up (configuration, the Redis store, the account engine, the event log,
-the metrics) and passes it to
-``trimap.api.create_app``.  Request handlers reach it through
+the metrics, the account registry, the settings, the webhook supervisor) and
+passes it to ``trimap.api.create_app``.  Request handlers reach it through
 ``trimap.api.context.runtime()``; they never build resources of their own.
 """
 
@@ -12,11 +12,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from trimap.accounts import AccountRegistry
 from trimap.config import Config
 from trimap.engine import AccountEngine
 from trimap.events import EventLog
 from trimap.metrics import Metrics
+from trimap.settings import Settings
 from trimap.store import RedisStore
+from trimap.webhooks import WebhookSupervisor
 
 __all__ = ["Runtime"]
 
@@ -30,6 +33,9 @@ class Runtime:
     engine: AccountEngine
     events: EventLog
     metrics: Metrics
+    settings: Settings
+    webhooks: WebhookSupervisor
+    accounts: AccountRegistry
     private_redis: bool = False
     started_at: float = field(default_factory=time.time)
 

@@ -6,8 +6,13 @@ How it works: ``serve`` opens the service's root nursery and starts, in order,
    the default and nothing answers there;
 2. the event log on that Redis (``trimap.events.EventLog``), which account
    runners append to and readers page through;
-3. the ``AccountEngine`` nursery, where account runners live;
-4. Hypercorn serving the Quart-Trio app on ``api.host:api.port``.
+3. the account registry (``trimap.accounts``), after loading the secrets key
+   (``secrets.key``, or the key file in ``data.dir``, generated on the first
+   start) and checking it against the key token in Redis;
+4. the ``AccountEngine`` nursery, where account runners live;
+5. the ``WebhookSupervisor`` (supervised), one sender task per webhook
+   destination, each reading the event log with its own cursor;
+6. Hypercorn serving the Quart-Trio app on ``api.host:api.port``.
 
 It then waits for a stop request (SIGINT/SIGTERM, or the ``stop`` event a
 caller passes) and shuts down in the opposite order: Hypercorn stops accepting
@@ -31,6 +36,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from quart_trio import QuartTrio
 
+from trimap.accounts import AccountRegistry
 from trimap.api import create_app
 from trimap.config import Config
 from trimap.engine import AccountEngine
@@ -38,8 +44,19 @@ from trimap.events import EventLog
 from trimap.metrics import Metrics
 from trimap.privateredis import PrivateRedis, PrivateRedisError
 from trimap.runtime import Runtime
-from trimap.store import EventLogStore, RedisStore, redacted_url
-from trimap.supervise import supervise
+from trimap.secrets import SecretBox, SecretKeyError, load_secret_key
+from trimap.settings import Settings
+from trimap.store import (
+    EventLogStore,
+    RedisStore,
+    SettingsStore,
+    StoreUnavailable,
+    WebhookStore,
+    redacted_url,
+)
+from trimap.store.accounts import AccountStore
+from trimap.supervise import Backoff, supervise
+from trimap.webhooks import WebhookSupervisor
 
 __all__ = ["StartupError", "serve"]
 
@@ -120,6 +137,22 @@ async def _open_store(config: Config, nursery: trio.Nursery) -> tuple[RedisStore
     return RedisStore(url), True
 
 
+async def _open_accounts(config: Config, store: RedisStore) -> AccountRegistry:
+    """The account registry, its secrets key loaded (generated on first start) and checked."""
+    try:
+        key, source = load_secret_key(config.secrets_key, config.data_dir)
+    except SecretKeyError as exc:
+        raise StartupError(str(exc)) from None
+    accounts = AccountRegistry(AccountStore(store, SecretBox(key)))
+    try:
+        await accounts.check_key()
+    except SecretKeyError as exc:
+        raise StartupError(f"{source}: {exc}") from None
+    except StoreUnavailable:
+        log.warning("Redis is not reachable: the secrets key is checked on first use")
+    return accounts
+
+
 async def serve(
     config: Config,
     *,
@@ -164,9 +197,32 @@ async def _run(
             ),
             metrics,
         )
+        accounts = await _open_accounts(config, store)
         engine = AccountEngine()
         await nursery.start(engine.run)
-        runtime = Runtime(config, store, engine, events, metrics, private_redis=private)
+        settings = Settings(SettingsStore(store))
+        webhooks = WebhookSupervisor(
+            events,
+            settings,
+            WebhookStore(store),
+            metrics,
+            retry_min=config.webhooks_retry_min,
+            retry_max=config.webhooks_retry_max,
+            connect_timeout=config.webhooks_connect_timeout,
+            response_timeout=config.webhooks_timeout,
+        )
+        await nursery.start(partial(supervise, "webhooks", webhooks.run, backoff=Backoff()))
+        runtime = Runtime(
+            config,
+            store,
+            engine,
+            events,
+            metrics,
+            settings,
+            webhooks,
+            accounts=accounts,
+            private_redis=private,
+        )
         app = create_app(runtime)
         http_finished = trio.Event()
         bound: list[str] = await nursery.start(_serve_http, app, config, stop, http_finished)

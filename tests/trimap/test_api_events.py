@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,8 +21,9 @@ from trimap.store import EventLogStore, RedisStore
 
 
 @pytest.fixture
-async def base_url(redis_url: str, nursery: trio.Nursery) -> AsyncIterator[str]:
-    config = load_config({"api.port": "0", "dbs.redis": redis_url}, environ={})
+async def base_url(redis_url: str, nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[str]:
+    options = {"api.port": "0", "dbs.redis": redis_url, "data.dir": str(tmp_path)}
+    config = load_config(options, environ={})
     stop = trio.Event()
     bound = await nursery.start(partial(serve, config, stop=stop, handle_signals=False))
     yield bound[0]

@@ -20,8 +20,9 @@ from trimap.config import load_config
 from trimap.service import serve
 
 
-async def test_health_reports_redis_and_errors_are_json(redis_server, nursery) -> None:
-    config = load_config({"api.port": "0", "dbs.redis": redis_server.url}, environ={})
+async def test_health_reports_redis_and_errors_are_json(redis_url, nursery, tmp_path) -> None:
+    options = {"api.port": "0", "dbs.redis": redis_url, "data.dir": str(tmp_path)}
+    config = load_config(options, environ={})
     stop = trio.Event()
     bound = await nursery.start(partial(serve, config, stop=stop, handle_signals=False))
     base = bound[0]
@@ -49,11 +50,16 @@ async def test_health_reports_redis_and_errors_are_json(redis_server, nursery) -
     stop.set()
 
 
-async def test_health_is_503_while_redis_is_unreachable(nursery) -> None:
+async def test_health_is_503_while_redis_is_unreachable(nursery, tmp_path) -> None:
     with trio.socket.socket() as probe:  # a port nothing listens on
         await probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = load_config({"api.port": "0", "dbs.redis": f"redis://127.0.0.1:{port}/0"}, environ={})
+    options = {
+        "api.port": "0",
+        "dbs.redis": f"redis://127.0.0.1:{port}/0",
+        "data.dir": str(tmp_path),
+    }
+    config = load_config(options, environ={})
     stop = trio.Event()
     bound = await nursery.start(partial(serve, config, stop=stop, handle_signals=False))
     health = await trio.to_thread.run_sync(request, "GET", f"{bound[0]}/health")
@@ -62,8 +68,9 @@ async def test_health_is_503_while_redis_is_unreachable(nursery) -> None:
     stop.set()
 
 
-def test_request_body_cap_is_a_json_413(redis_server) -> None:
-    trimap = TrimapProcess.start([f"--dbs.redis={redis_server.url}", "--api.maxSize=1k"])
+def test_request_body_cap_is_a_json_413(redis_url, tmp_path) -> None:
+    options = [f"--dbs.redis={redis_url}", f"--data.dir={tmp_path}", "--api.maxSize=1k"]
+    trimap = TrimapProcess.start(options)
     try:
         answer = request("POST", f"{trimap.url}/health", body=b"x" * 4096)
         assert answer.status == 413
@@ -72,9 +79,9 @@ def test_request_body_cap_is_a_json_413(redis_server) -> None:
         assert trimap.stop() == 0
 
 
-def test_sigterm_and_sigint_stop_the_process_cleanly(redis_server) -> None:
+def test_sigterm_and_sigint_stop_the_process_cleanly(redis_url, tmp_path) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
-        trimap = TrimapProcess.start([f"--dbs.redis={redis_server.url}"])
+        trimap = TrimapProcess.start([f"--dbs.redis={redis_url}", f"--data.dir={tmp_path}"])
         assert request("GET", f"{trimap.url}/health").status == 200
         # the service's own shutdown.timeout (5 s) bounds the exit; the wait is a deadline
         assert trimap.stop(sig, timeout=6.0) == 0
@@ -97,8 +104,8 @@ def test_bad_port_exits_with_one_line() -> None:
     assert "api.port" in lines[0] and "abc" in lines[0]
 
 
-def test_port_in_use_exits_with_one_line(redis_server) -> None:
-    first = TrimapProcess.start([f"--dbs.redis={redis_server.url}"])
+def test_port_in_use_exits_with_one_line(redis_url, tmp_path) -> None:
+    first = TrimapProcess.start([f"--dbs.redis={redis_url}", f"--data.dir={tmp_path}"])
     try:
         port = first.url.rsplit(":", 1)[1]
         result = subprocess.run(
@@ -107,7 +114,8 @@ def test_port_in_use_exits_with_one_line(redis_server) -> None:
                 "-m",
                 "trimap",
                 f"--api.port={port}",
-                f"--dbs.redis={redis_server.url}",
+                f"--dbs.redis={redis_url}",
+                f"--data.dir={tmp_path}",
             ],
             capture_output=True,
             text=True,

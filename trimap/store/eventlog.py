@@ -55,7 +55,15 @@ from trimap.events.log import Appended, CursorExpired, EventPage, InvalidCursor
 from trimap.events.model import Event, format_date
 from trimap.store.client import RedisStore
 
-__all__ = ["APPEND_CHUNK", "SCAN_BUDGET", "EventLogStore"]
+__all__ = [
+    "APPEND_CHUNK",
+    "SCAN_BUDGET",
+    "EventLogStore",
+    "check_position",
+    "position_at",
+    "position_before",
+    "position_time",
+]
 
 # One hash tag, so the script's keys share a slot should trimap ever run on Redis Cluster.
 STREAM_KEY = "trimap:{events}"
@@ -158,10 +166,33 @@ return {0, cursor, more, page}
 """
 
 
-def _check_cursor(cursor: str) -> str:
+_MAX_SEQ = 10**19 - 1  # the largest sequence number a cursor may carry
+
+
+def check_position(cursor: str) -> str:
+    """``cursor`` itself when it has the shape of a log position, else ``InvalidCursor``."""
     if not _CURSOR_RE.fullmatch(cursor):
         raise InvalidCursor(f"not a cursor of this event log: {cursor[:40]!r}")
     return cursor
+
+
+def position_before(position: str) -> str:
+    """The cursor just before ``position``: reading after it starts with that entry."""
+    ms, seq = (int(part) for part in check_position(position).split("-"))
+    if seq > 0:
+        return f"{ms}-{seq - 1}"
+    return START if ms == 0 else f"{ms - 1}-{_MAX_SEQ}"
+
+
+def position_at(moment: datetime) -> str:
+    """The cursor just before the first entry appended at or after ``moment``."""
+    ms = max(0, int(moment.timestamp() * 1000))
+    return position_before(f"{ms}-0")
+
+
+def position_time(position: str) -> float:
+    """When the entry at ``position`` was appended (Redis' clock), in seconds since the epoch."""
+    return int(check_position(position).split("-")[0]) / 1000
 
 
 def _encode(event: Event) -> list[str]:
@@ -226,7 +257,7 @@ class EventLogStore:
         self, after: str | None, limit: int, account: str | None, kinds: Collection[str] | None
     ) -> EventPage:
         """Up to ``limit`` matching events after ``after``; see ``EventLog.read``."""
-        cursor = START if after is None else _check_cursor(after)
+        cursor = START if after is None else check_position(after)
         budget = limit if account is None and not kinds else max(limit, SCAN_BUDGET)
         args = [cursor, "0" if after is None else "1", limit, budget, account or "", *(kinds or ())]
         answer = await self._store.call(lambda: self._read_script(keys=[STREAM_KEY], args=args))
@@ -251,6 +282,6 @@ class EventLogStore:
 
     async def has_after(self, after: str | None) -> bool:
         """Whether the log holds an entry after the cursor ``after`` (``None``: any entry)."""
-        start = "-" if after is None else "(" + _check_cursor(after)
+        start = "-" if after is None else "(" + check_position(after)
         found = await self._store.call(self._store.client.xrange, STREAM_KEY, start, "+", 1)
         return bool(found)
