@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,9 @@ import pytest
 import trio
 
 from tests.httpclient import HttpAnswer, request
+from tests.trimap.sample_events import event
 from trimap.config import load_config
-from trimap.events import Event, EventLog, stable_event_id
+from trimap.events import EventLog, stable_event_id
 from trimap.metrics import Metrics
 from trimap.service import serve
 from trimap.store import EventLogStore, RedisStore
@@ -37,18 +37,6 @@ def writer(redis_url: str) -> Iterator[EventLog]:
     backend = EventLogStore(store, retention=3600, max_length=100, dedupe_window=60)
     yield EventLog(backend, Metrics())
     store.close()
-
-
-def event(account: str, uid: int, kind: str = "messageNew") -> Event:
-    return Event(
-        id=stable_event_id(account, kind, "INBOX", 1, uid),
-        account=account,
-        kind=kind,
-        date=datetime(2020, 12, 17, 10, 0, 0, tzinfo=UTC),
-        data={"id": f"m{uid}", "uid": uid},
-        path="INBOX",
-        special_use="\\Inbox",
-    )
 
 
 async def get(base: str, **query: Any) -> HttpAnswer:

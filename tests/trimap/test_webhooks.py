@@ -15,7 +15,6 @@ import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,11 @@ import trio
 from tests.fixtures.webhook_receiver import RecordedRequest, WebhookReceiver
 from tests.httpclient import HttpAnswer, request
 from tests.service_process import TrimapProcess
+from tests.trimap.sample_events import event
 from tests.waiting import wait_until_async
 from trimap import __version__
 from trimap.config import load_config
-from trimap.events import Event, EventLog, stable_event_id
+from trimap.events import EventLog
 from trimap.httpclient import HttpClient
 from trimap.metrics import Metrics
 from trimap.service import serve
@@ -38,18 +38,6 @@ from trimap.supervise import Backoff, supervise
 from trimap.webhooks import Destination, RetryDelays, WebhookSender, sign
 
 FAST = {"webhooks.retryMin": "0.05", "webhooks.retryMax": "2"}
-
-
-def event(account: str, uid: int, kind: str = "messageNew") -> Event:
-    return Event(
-        id=stable_event_id(account, kind, "INBOX", 1, uid),
-        account=account,
-        kind=kind,
-        date=datetime(2020, 12, 17, 10, 0, 0, tzinfo=UTC),
-        data={"id": f"m{uid}", "uid": uid},
-        path="INBOX",
-        special_use="\\Inbox",
-    )
 
 
 @pytest.fixture
