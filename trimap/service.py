@@ -137,13 +137,18 @@ async def _open_store(config: Config, nursery: trio.Nursery) -> tuple[RedisStore
     return RedisStore(url), True
 
 
-async def _open_accounts(config: Config, store: RedisStore) -> AccountRegistry:
-    """The account registry, its secrets key loaded (generated on first start) and checked."""
+def _secret_box(config: Config) -> tuple[SecretBox, str]:
+    """The box for secrets at rest (its key loaded or generated once) and the key's source."""
     try:
         key, source = load_secret_key(config.secrets_key, config.data_dir)
     except SecretKeyError as exc:
         raise StartupError(str(exc)) from None
-    accounts = AccountRegistry(AccountStore(store, SecretBox(key)))
+    return SecretBox(key), source
+
+
+async def _open_accounts(store: RedisStore, box: SecretBox, source: str) -> AccountRegistry:
+    """The account registry, the secrets key checked against the one the data was sealed with."""
+    accounts = AccountRegistry(AccountStore(store, box))
     try:
         await accounts.check_key()
     except SecretKeyError as exc:
@@ -197,10 +202,11 @@ async def _run(
             ),
             metrics,
         )
-        accounts = await _open_accounts(config, store)
+        box, key_source = _secret_box(config)
+        accounts = await _open_accounts(store, box, key_source)
         engine = AccountEngine()
         await nursery.start(engine.run)
-        settings = Settings(SettingsStore(store))
+        settings = Settings(SettingsStore(store), box)
         webhooks = WebhookSupervisor(
             events,
             settings,

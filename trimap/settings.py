@@ -17,9 +17,10 @@ Rules it keeps:
 
 * Unknown keys and bad values are refused, every problem at once
   (``SettingsError.fields``), and nothing is stored then.
-* ``webhookSecret`` never leaves in clear: ``read`` gives ``SECRET_MASK`` for
-  it, and no log line carries it.  It is stored as given for now; once
-  ``trimap.secrets`` (AES-GCM at rest) lands it must be encrypted with it.
+* ``webhookSecret`` never leaves in clear: it is stored encrypted with the
+  instance's ``SecretBox`` (AES-GCM, bound to ``SECRET_BINDING``), ``read``
+  gives ``SECRET_MASK`` for it, and no log line carries it; only
+  ``webhooks()`` decrypts it, for the senders.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from trimap.events import EVENT_KINDS
+from trimap.secrets import SecretBox
 from trimap.store import SettingsStore
 
 __all__ = [
@@ -51,6 +53,7 @@ SETTING_KEYS = (
     "webhookSecret",
 )
 SECRET_MASK = "********"
+SECRET_BINDING = "settings:webhookSecret"  # what a stored secret's ciphertext is bound to
 MAX_URL_LENGTH = 2048
 MAX_SECRET_LENGTH = 1024
 _TRUE = frozenset({"true", "1", "y", "yes", "on"})
@@ -168,8 +171,9 @@ class WebhookSettings:
 class Settings:
     """The settings service (see the module comment)."""
 
-    def __init__(self, store: SettingsStore) -> None:
+    def __init__(self, store: SettingsStore, box: SecretBox) -> None:
         self._store = store
+        self._box = box
         self._listeners: list[Listener] = []
 
     def add_listener(self, listener: Listener) -> None:
@@ -187,7 +191,12 @@ class Settings:
     async def update(self, values: Mapping[str, Any]) -> list[str]:
         """Validate and store ``values``, tell the listeners; the keys updated."""
         clean = validate(values)
-        await self._store.update(clean)
+        stored = dict(clean)
+        if isinstance(stored.get("webhookSecret"), str):
+            stored["webhookSecret"] = self._box.encrypt(
+                stored["webhookSecret"], bound_to=SECRET_BINDING
+            )
+        await self._store.update(stored)
         for listener in self._listeners:
             await listener()
         return list(clean)
@@ -201,5 +210,7 @@ class Settings:
         return WebhookSettings(
             url=url if isinstance(url, str) else None,
             events=None if not isinstance(events, list) or "*" in events else frozenset(events),
-            secret=secret if isinstance(secret, str) and secret else None,
+            secret=self._box.decrypt(secret, bound_to=SECRET_BINDING)
+            if isinstance(secret, str) and secret
+            else None,
         )

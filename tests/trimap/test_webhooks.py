@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import trio
 
 from tests.fixtures.webhook_receiver import RecordedRequest, WebhookReceiver
 from tests.httpclient import HttpAnswer, request
+from tests.redisdump import dump
 from tests.service_process import TrimapProcess
 from tests.trimap.sample_events import event
 from tests.waiting import wait_until_async
@@ -103,7 +105,7 @@ def first_occurrences(values: list[str]) -> list[str]:
 # ---------------------------------------------------------------- settings
 
 
-async def test_settings_are_validated_stored_and_read_back(service) -> None:
+async def test_settings_are_validated_stored_and_read_back(service, redis_url: str) -> None:
     base, _ = await service()
     empty = await call("GET", f"{base}/v1/settings?webhooks=true&notifyText=Y&eventTypes=1")
     assert empty.status == 200
@@ -131,6 +133,8 @@ async def test_settings_are_validated_stored_and_read_back(service) -> None:
         "webhookSecret": "********",
     }
     assert "s3cret" not in json.dumps(stored)
+    with redis.Redis.from_url(redis_url) as client:
+        assert b"s3cret" not in dump(client)  # encrypted at rest
     only = (await call("GET", f"{base}/v1/settings?notifyText=true&webhooks=false")).json()
     assert only == {"notifyText": True}
     await configure(base, webhooks=None)

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from trimap.store import StoreUnavailable
 
-__all__ = ["ApiError", "error_response", "invalid_input", "register_error_handlers"]
+__all__ = ["ApiError", "error_body", "error_response", "invalid_input", "register_error_handlers"]
 
 log = logging.getLogger("trimap.api")
 
@@ -55,16 +55,20 @@ def invalid_input(fields: dict[str, str]) -> ApiError:
     )
 
 
-def error_response(status: int, message: str, code: str, **details: Any) -> Response:
-    """The JSON error body with ``status``; ``details`` add fields such as ``fields``."""
-    body = {
+def error_body(status: int, message: str, code: str, **details: Any) -> dict[str, Any]:
+    """The JSON error shape for ``status``; ``details`` add fields such as ``fields``."""
+    return {
         "statusCode": status,
         "error": HTTPStatus(status).phrase,
         "message": message,
         "code": code,
         **details,
     }
-    response = jsonify(body)
+
+
+def error_response(status: int, message: str, code: str, **details: Any) -> Response:
+    """The JSON error response with ``status`` (the body is ``error_body``)."""
+    response = jsonify(error_body(status, message, code, **details))
     response.status_code = status
     return response
 
