@@ -106,3 +106,14 @@ class TrimapProcess:
             self._reader.join(timeout=5)
             if self.own_data_dir is not None:
                 shutil.rmtree(self.own_data_dir, ignore_errors=True)
+
+
+def run_trimap(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m trimap ARGS`` to completion (for commands that exit by themselves)."""
+    return subprocess.run(
+        [sys.executable, "-m", "trimap", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )

@@ -4,7 +4,8 @@ How it works: ``main`` splits the command line into an optional subcommand
 (``serve``, the default), ``--config FILE`` and dotted overrides in the
 reference product's style (``--api.port=3000`` or ``--api.port 3000``), loads
 the configuration, sets up logging and runs the service in one
-``trio.run``.
+``trio.run``.  ``trimap events --follow ...`` instead tails a running
+service's ``/v1/stream`` (``trimap.follow``) and needs no configuration.
 
 Rules it keeps: every problem an operator can cause (bad flag, unknown key,
 bad value, unreadable file, port in use, no redis-server) ends the process
@@ -23,6 +24,7 @@ import trio
 
 from trimap import __version__
 from trimap.config import SETTINGS, ConfigError, load_config
+from trimap.follow import FollowError, FollowOptions, FollowUsageError, follow, parse_follow
 from trimap.logs import configure_logging
 from trimap.service import StartupError, serve
 
@@ -30,6 +32,7 @@ __all__ = ["main"]
 
 USAGE = """\
 usage: trimap [serve] [--config FILE] [--KEY=VALUE ...]
+       trimap events --follow [--url ws://127.0.0.1:3000] [--cursor C] [--account A] [--event E ...]
 
 Serve trimap. Configuration comes from the TOML file, then the environment,
 then --KEY=VALUE overrides, for these keys:
@@ -49,6 +52,7 @@ class CommandLine:
     overrides: dict[str, str] = field(default_factory=dict)
     show_help: bool = False
     show_version: bool = False
+    follow: FollowOptions | None = None
 
 
 def parse_command_line(argv: Sequence[str]) -> CommandLine:
@@ -57,8 +61,12 @@ def parse_command_line(argv: Sequence[str]) -> CommandLine:
     args = list(argv)
     if args and not args[0].startswith("-"):
         parsed.command = args.pop(0)
-        if parsed.command != "serve":
+        if parsed.command not in ("serve", "events"):
             raise UsageError(f"unknown command '{parsed.command}'")
+        if parsed.command == "events":
+            parsed.show_help = "-h" in args or "--help" in args
+            parsed.follow = None if parsed.show_help else parse_follow(args)
+            return parsed
     while args:
         arg = args.pop(0)
         if arg in ("-h", "--help"):
@@ -86,6 +94,17 @@ def _usage() -> str:
     return USAGE + "\n".join(lines) + "\n"
 
 
+def _follow(options: FollowOptions) -> int:
+    try:
+        trio.run(follow, options)
+    except FollowError as exc:
+        print(f"trimap: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # Ctrl-C before the signal receiver was installed
+        pass
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``trimap`` command; returns the process exit status."""
     try:
@@ -96,8 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command_line.show_version:
             print(f"trimap {__version__}")
             return 0
+        if command_line.follow is not None:
+            return _follow(command_line.follow)
         config = load_config(command_line.overrides, command_line.config_file)
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, FollowUsageError, ConfigError) as exc:
         print(f"trimap: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(config.log_level)

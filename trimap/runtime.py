@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import trio
+
 from trimap.accounts import AccountRegistry
 from trimap.config import Config
 from trimap.engine import AccountEngine
@@ -37,6 +39,7 @@ class Runtime:
     webhooks: WebhookSupervisor
     accounts: AccountRegistry
     private_redis: bool = False
+    stopping: trio.Event = field(default_factory=trio.Event)  # set when the service stops
     started_at: float = field(default_factory=time.time)
 
     @property

@@ -228,6 +228,7 @@ async def _run(
             webhooks,
             accounts=accounts,
             private_redis=private,
+            stopping=stop,
         )
         app = create_app(runtime)
         http_finished = trio.Event()

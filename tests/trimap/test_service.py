@@ -15,7 +15,7 @@ import pytest
 import trio
 
 from tests.httpclient import request
-from tests.service_process import ROOT, TrimapProcess
+from tests.service_process import ROOT, TrimapProcess, run_trimap
 from trimap.config import load_config
 from trimap.service import serve
 
@@ -90,13 +90,7 @@ def test_sigterm_and_sigint_stop_the_process_cleanly(redis_url, tmp_path) -> Non
 
 
 def test_bad_port_exits_with_one_line() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "trimap", "--api.port=abc"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=30,
-    )
+    result = run_trimap("--api.port=abc")
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()

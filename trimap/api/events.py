@@ -24,7 +24,7 @@ from trimap.api.context import runtime
 from trimap.api.errors import ApiError, invalid_input
 from trimap.events import EVENT_KINDS, CursorExpired, InvalidCursor
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "parse_kinds"]
 
 blueprint = Blueprint("events", __name__)
 
@@ -43,7 +43,8 @@ def _limit(raw: str | None, problems: dict[str, str]) -> int:
     return DEFAULT_LIMIT
 
 
-def _kinds(values: list[str], problems: dict[str, str]) -> frozenset[str] | None:
+def parse_kinds(values: list[str], problems: dict[str, str]) -> frozenset[str] | None:
+    """The kinds the ``event`` values name (repeated or comma-separated); unknown ones: problems."""
     kinds = frozenset(kind.strip() for value in values for kind in value.split(",") if kind.strip())
     unknown = sorted(kinds - EVENT_KINDS)
     if unknown:
@@ -62,7 +63,7 @@ async def list_events() -> dict[str, Any]:
         if len(args.getlist(key)) > 1:
             problems[key] = f'"{key}" must be given once'
     limit = _limit(args.get("limit"), problems)
-    kinds = _kinds(args.getlist("event"), problems)
+    kinds = parse_kinds(args.getlist("event"), problems)
     if problems:
         raise invalid_input(problems)
     try:
