@@ -24,18 +24,8 @@ data=${2:-}
 shift 2
 data=$(realpath -m -- "$data")
 portsfile=$data/ports.env
-die() { echo "cyrus.sh: $*" >&2; exit 1; }
-# The server's unprivileged processes (users dovecot/dovenull/mail or cyrus) must be able to reach DATA_DIR.
-check_traversable() {
-  local d
-  d=$(dirname -- "$data")
-  while [ "$d" != / ]; do
-    if [ -d "$d" ] && [ $(( 0$(stat -c %a "$d") & 01 )) -eq 0 ]; then
-      die "$d (mode $(stat -c %a "$d")) is not world-searchable, so the mail server's non-root processes cannot reach $data; use e.g. DATA_DIR=\$(mktemp -d) itself (it is chmod 0755 for you); pytest tmp_path sits below /tmp/pytest-of-root, mode 0700"
-    fi
-    d=$(dirname -- "$d")
-  done
-}
+# shellcheck source=common.sh
+. "$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/common.sh"
 [ "$(id -u)" = 0 ] || die "must run as root"
 
 # Debian's cyrus-imapd and dovecot-imapd both "Provide: imap-server" and cyrus-imapd "Conflicts: imap-server":

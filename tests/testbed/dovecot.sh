@@ -37,18 +37,8 @@ for a in "$@"; do [ "$a" = --smtp ] && with_smtp=1; done
 env_imap=${IMAP_PORT:-} env_imaps=${IMAPS_PORT:-} env_lmtp=${LMTP_PORT:-}
 env_smtp=${SMTP_PORT:-} env_smtps=${SMTPS_PORT:-}
 
-die() { echo "dovecot.sh: $*" >&2; exit 1; }
-# The server's unprivileged processes (users dovecot/dovenull/mail or cyrus) must be able to reach DATA_DIR.
-check_traversable() {
-  local d
-  d=$(dirname -- "$data")
-  while [ "$d" != / ]; do
-    if [ -d "$d" ] && [ $(( 0$(stat -c %a "$d") & 01 )) -eq 0 ]; then
-      die "$d (mode $(stat -c %a "$d")) is not world-searchable, so the mail server's non-root processes cannot reach $data; use e.g. DATA_DIR=\$(mktemp -d) itself (it is chmod 0755 for you); pytest tmp_path sits below /tmp/pytest-of-root, mode 0700"
-    fi
-    d=$(dirname -- "$d")
-  done
-}
+# shellcheck source=common.sh
+. "$(dirname -- "$(realpath -- "${BASH_SOURCE[0]}")")/common.sh"
 [ "$(id -u)" = 0 ] || die "must run as root"
 
 # ---------------------------------------------------------------- packages
