@@ -88,6 +88,8 @@ __all__ = [
     "move",
     "namespace",
     "noop",
+    "notify_none",
+    "notify_set",
     "rename",
     "search",
     "select",
@@ -289,6 +291,50 @@ def enable(*capabilities: str) -> Command:
 def idle() -> Command:
     """``IDLE`` (RFC 2177): the connection writes ``DONE`` when told to stop."""
     return Command("IDLE")
+
+
+def notify_set(
+    selected_events: Sequence[str],
+    mailbox_events: Sequence[str],
+    *,
+    mailboxes: str = "personal",
+    fetch_items: Sequence[str] = ("UID", "FLAGS"),
+    status: bool = True,
+) -> Command:
+    """``NOTIFY SET [STATUS] (SELECTED (events)) (mailboxes (events))`` (RFC 5465).
+
+    ``selected_events`` / ``mailbox_events`` are event names (``MessageNew``,
+    ``MessageExpunge``, ``FlagChange``, ``MailboxName`` ...); ``MessageNew``
+    among the selected events carries ``fetch_items``.  ``mailboxes`` is a
+    filter keyword: ``personal``, ``inboxes`` or ``subscribed``.  ``status``
+    asks for a STATUS of each watched mailbox at once.
+    """
+    if mailboxes.lower() not in ("personal", "inboxes", "subscribed"):
+        raise LocalProtocolError(f"unsupported NOTIFY mailbox filter {mailboxes!r}")
+
+    def events(names: Sequence[str], selected: bool) -> ParenList:
+        out: list[Argument] = []
+        for name in names:
+            out.append(_item_name(name, "NOTIFY event"))
+            if selected and name.lower() == "messagenew" and fetch_items:
+                out.append(ParenList(_item_names(fetch_items, "fetch item")))
+        return ParenList(tuple(out))
+
+    args: list[Argument] = [Raw(b"SET")]
+    if status:
+        args.append(Raw(b"STATUS"))
+    if selected_events:
+        args.append(ParenList((Raw(b"SELECTED"), events(selected_events, True))))
+    if mailbox_events:
+        args.append(ParenList((Raw(mailboxes.encode("ascii")), events(mailbox_events, False))))
+    if len(args) == 1 + status:
+        raise LocalProtocolError("NOTIFY SET needs at least one event group")
+    return Command("NOTIFY", tuple(args))
+
+
+def notify_none() -> Command:
+    """``NOTIFY NONE``: back to the base protocol's notifications."""
+    return Command("NOTIFY", (Raw(b"NONE"),))
 
 
 # -- mailboxes ----------------------------------------------------------------

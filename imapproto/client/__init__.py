@@ -29,7 +29,7 @@ from imapproto.client._session import (
     ImapSession,
     Timeouts,
 )
-from imapproto.client._transport import Security, TlsOptions
+from imapproto.client._transport import Security, TlsOptions, is_loopback
 
 __all__ = [
     "AuthenticationFailed",
@@ -51,4 +51,5 @@ __all__ = [
     "Timeouts",
     "TlsOptions",
     "connect",
+    "is_loopback",
 ]

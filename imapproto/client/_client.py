@@ -101,6 +101,10 @@ __all__ = [
 
 #: What ``identify()`` sends by default.
 CLIENT_ID: Mapping[str, str | None] = {"name": "imapproto", "vendor": "trimap"}
+#: What ``notify()`` asks for by default: every message change in the selected mailbox and
+#: in every other personal mailbox, and mailboxes created, deleted or renamed.
+NOTIFY_SELECTED_EVENTS = ("MessageNew", "MessageExpunge", "FlagChange")
+NOTIFY_MAILBOX_EVENTS = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName")
 #: What ``enable()`` turns on by default, where the server offers it.
 DEFAULT_ENABLE = ("CONDSTORE", "QRESYNC", "UTF8=ACCEPT")
 
@@ -263,6 +267,20 @@ class ImapClient(ImapSession):
     async def noop(self) -> None:
         """NOOP: what the server had to say is in ``take_unsolicited()``."""
         await self._run_sorted(commands.noop())
+
+    async def notify(
+        self,
+        selected_events: Sequence[str] = NOTIFY_SELECTED_EVENTS,
+        mailbox_events: Sequence[str] = NOTIFY_MAILBOX_EVENTS,
+        *,
+        mailboxes: str = "personal",
+        status: bool = True,
+    ) -> None:
+        """NOTIFY SET (RFC 5465); with ``status``, the STATUS of every watched mailbox, and
+        later the pushed STATUS / LIST / FETCH ..., arrive as unsolicited events."""
+        await self._run_sorted(
+            commands.notify_set(selected_events, mailbox_events, mailboxes=mailboxes, status=status)
+        )
 
     # -- mailboxes ------------------------------------------------------------------
 

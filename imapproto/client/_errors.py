@@ -14,7 +14,15 @@ __all__ = ["AuthenticationFailed", "CommandFailed", "ImapConnectionError"]
 
 
 class ImapConnectionError(Exception):
-    """The connection to the server failed, broke or timed out."""
+    """The connection to the server failed, broke or timed out.
+
+    ``code`` names the cause where one is known: an errno name such as
+    ``ECONNREFUSED`` or ``ETIMEDOUT``, or ``ETLS`` for a failed TLS handshake.
+    """
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class CommandFailed(Exception):

@@ -107,7 +107,13 @@ class CommandResult:
 
 
 class ImapSession:
-    """An IMAP session on a connected stream; see the module comment."""
+    """An IMAP session on a connected stream; see the module comment.
+
+    ``ignored_capabilities`` are treated as absent by ``has`` (and so never
+    used or enabled): a way around a server's broken extension.
+    """
+
+    ignored_capabilities: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -149,7 +155,8 @@ class ImapSession:
         return self._broken is None and self.state is not ConnectionState.LOGOUT
 
     def has(self, capability_name: str) -> bool:
-        return capability_name.upper() in self._connection.capabilities
+        name = capability_name.upper()
+        return name in self._connection.capabilities and name not in self.ignored_capabilities
 
     # -- the exchange loop ----------------------------------------------------------
 

@@ -14,6 +14,8 @@ Rules it keeps:
 * Plain text is refused unless the host is a loopback address or the caller
   passes ``allow_plaintext=True``: a password is never sent in clear by
   accident.
+* TCP keepalive is on, so a silently vanished peer ends the session in
+  minutes, not at the next IDLE refresh.
 * Every failure to connect, resolve or handshake is an ``ImapConnectionError``
   naming the host and port, never a bare ``OSError``/``ssl.SSLError``.
 """
@@ -21,7 +23,9 @@ Rules it keeps:
 from __future__ import annotations
 
 import enum
+import errno
 import ipaddress
+import socket
 import ssl
 from dataclasses import dataclass
 
@@ -29,7 +33,7 @@ import trio
 
 from imapproto.client._errors import ImapConnectionError
 
-__all__ = ["Security", "TlsOptions", "open_transport", "start_tls"]
+__all__ = ["Security", "TlsOptions", "is_loopback", "open_transport", "start_tls"]
 
 
 class Security(enum.Enum):
@@ -76,7 +80,40 @@ class TlsOptions:
         return context
 
 
-def _is_loopback(host: str) -> bool:
+def _errno_name(exc: OSError) -> str | None:
+    """The errno name of ``exc`` or, for trio's "all attempts failed", of the first attempt."""
+    causes: list[BaseException] = [exc]
+    if isinstance(exc.__cause__, BaseExceptionGroup):
+        causes += list(exc.__cause__.exceptions)
+    for cause in causes:
+        number = getattr(cause, "errno", None)
+        if isinstance(number, int) and number in errno.errorcode:
+            return errno.errorcode[number]
+    return None
+
+
+#: TCP keepalive: probe after 60 s of silence, every 15 s, give up after 4 misses, so a
+#: peer that vanished without a FIN or RST (NAT timeout, power loss) is noticed in about
+#: two minutes even while the session sits in IDLE.
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 60, 15, 4
+
+
+def _keep_alive(stream: trio.abc.Stream) -> None:
+    if not isinstance(stream, trio.SocketStream):
+        return
+    stream.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (
+        ("TCP_KEEPIDLE", KEEPALIVE_IDLE),
+        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+        ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+    ):
+        option = getattr(socket, name, None)
+        if option is not None:  # Linux names; other systems keep their defaults
+            stream.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
     if host == "localhost":
         return True
     try:
@@ -95,7 +132,7 @@ async def open_transport(
     allow_plaintext: bool = False,
 ) -> trio.abc.Stream:
     """A connected stream to ``host:port``: TLS-wrapped and handshaken for ``Security.TLS``."""
-    if security is Security.PLAIN and not (allow_plaintext or _is_loopback(host)):
+    if security is Security.PLAIN and not (allow_plaintext or is_loopback(host)):
         raise ImapConnectionError(
             f"refusing an unencrypted connection to {host}:{port} (use TLS or STARTTLS)"
         )
@@ -103,10 +140,13 @@ async def open_transport(
         with trio.fail_after(connect_timeout):
             stream: trio.abc.Stream = await trio.open_tcp_stream(host, port)
     except trio.TooSlowError:
-        raise ImapConnectionError(f"connecting to {host}:{port} timed out") from None
+        raise ImapConnectionError(f"connecting to {host}:{port} timed out", "ETIMEDOUT") from None
     except OSError as exc:
         reason = exc.strerror or exc
-        raise ImapConnectionError(f"cannot connect to {host}:{port}: {reason}") from None
+        raise ImapConnectionError(
+            f"cannot connect to {host}:{port}: {reason}", _errno_name(exc)
+        ) from None
+    _keep_alive(stream)
     if security is Security.TLS:
         stream = await start_tls(
             stream, host, tls or TlsOptions(), handshake_timeout=connect_timeout
@@ -124,9 +164,9 @@ async def start_tls(
             await secured.do_handshake()
     except trio.TooSlowError:
         await trio.aclose_forcefully(stream)
-        raise ImapConnectionError(f"TLS handshake with {host} timed out") from None
+        raise ImapConnectionError(f"TLS handshake with {host} timed out", "ETIMEDOUT") from None
     except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
         await trio.aclose_forcefully(stream)
         reason = exc.__cause__ or exc
-        raise ImapConnectionError(f"TLS handshake with {host} failed: {reason}") from None
+        raise ImapConnectionError(f"TLS handshake with {host} failed: {reason}", "ETLS") from None
     return secured

@@ -43,6 +43,16 @@ def line(command: Command, options: EncodingOptions = LITERAL_PLUS) -> bytes:
         (cmd.id_({"name": "trimap", "os": None}), b'A1 ID ("name" "trimap" "os" NIL)\r\n'),
         (cmd.enable("condstore", "UTF8=ACCEPT"), b"A1 ENABLE CONDSTORE UTF8=ACCEPT\r\n"),
         (cmd.idle(), b"A1 IDLE\r\n"),
+        (
+            cmd.notify_set(["MessageNew", "FlagChange"], ["MailboxName"]),
+            b"A1 NOTIFY SET STATUS (SELECTED (MESSAGENEW (UID FLAGS) FLAGCHANGE))"
+            b" (personal (MAILBOXNAME))\r\n",
+        ),
+        (
+            cmd.notify_set([], ["MessageNew"], mailboxes="subscribed", status=False),
+            b"A1 NOTIFY SET (subscribed (MESSAGENEW))\r\n",
+        ),
+        (cmd.notify_none(), b"A1 NOTIFY NONE\r\n"),
         (cmd.namespace(), b"A1 NAMESPACE\r\n"),
         (cmd.list_(), b'A1 LIST "" *\r\n'),
         (cmd.list_("", "%"), b'A1 LIST "" %\r\n'),
@@ -358,3 +368,17 @@ def test_generic_command_for_extensions() -> None:
 def test_internal_date_in_utc() -> None:
     command = cmd.append("INBOX", b"x", internal_date=datetime(2024, 3, 10, 1, 2, 3, tzinfo=UTC))
     assert b'"10-Mar-2024 01:02:03 +0000"' in line(command)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: cmd.notify_set([], [], status=False),
+        lambda: cmd.notify_set(["MessageNew"], [], mailboxes="all) (x"),
+        lambda: cmd.notify_set(["Message New"], []),
+        lambda: cmd.notify_set(["MessageNew"], [], fetch_items=["UID)"]),
+    ],
+)
+def test_notify_refuses_bad_arguments(build: Callable[[], Command]) -> None:
+    with pytest.raises(LocalProtocolError):
+        build()

@@ -6,6 +6,7 @@ Tests that talk to a real server use `imap_server`, so they run on every server 
 
 from __future__ import annotations
 
+import socket
 import zlib
 
 import pytest
@@ -132,3 +133,13 @@ async def test_compress_deflate_with_a_real_server(imap_server, imap_user) -> No
     assert listing[-1].startswith(b"c OK")
     assert any(b"\\sent" in line.lower() for line in listing)  # Cyrus: lower-case "\sent"
     await compressed.aclose()
+
+
+async def test_connections_use_tcp_keepalive(imap_server) -> None:
+    stream = await open_transport("127.0.0.1", imap_server.imap_port, Security.PLAIN)
+    try:
+        assert isinstance(stream, trio.SocketStream)
+        assert stream.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert stream.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
+    finally:
+        await stream.aclose()
