@@ -6,12 +6,21 @@ is 42), stores them through ``trimap.store.SettingsStore`` (one JSON value per
 key) and then awaits every listener registered with ``add_listener``, in the
 caller's task: the webhook supervisor uses this to give a new destination its
 cursor *before* the POST that configured it is answered, so no event appended
-after that answer can be missed.
+after that answer can be missed.  A listener receives the ``SettingsChange``:
+the keys updated and the accounts whose protocol logs are to start afresh.
 
 Keys handled here: ``webhooks`` (http(s) URL), ``webhookEvents`` (event kinds
 or ``*``), ``notifyText`` (bool), ``notifyTextSize`` (int >= 0, 0 = no limit),
-``notifyHeaders`` (header names or ``*``) and ``webhookSecret`` (the HMAC key
-for webhook signatures).  ``None`` unsets a key.
+``notifyHeaders`` (header names or ``*``), ``webhookSecret`` (the HMAC key
+for webhook signatures), ``authServer`` (http(s) URL of the credential
+endpoint; ``""`` unsets it, as in the reference) and ``logs`` (which
+accounts get a protocol log, and how many lines it keeps: ``{all,
+accounts, maxLogLines}``, defaults filled in).  ``None`` unsets a key.
+
+``logs.resetLoggedAccounts`` is the reference's one-shot command, not a
+setting: it is never stored; when true, the ``SettingsChange`` names every
+account of ``logs.accounts`` so the engine reconnects them and their logs
+start with a fresh session.
 
 Rules it keeps:
 
@@ -28,17 +37,22 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from trimap.accounts.model import MAX_ID
 from trimap.events import EVENT_KINDS
 from trimap.secrets import SecretBox
 from trimap.store import SettingsStore
 
 __all__ = [
+    "DEFAULT_MAX_LOG_LINES",
     "SECRET_MASK",
     "SETTING_KEYS",
+    "LogSettings",
     "Settings",
+    "SettingsChange",
     "SettingsError",
     "WebhookSettings",
     "validate",
@@ -51,16 +65,31 @@ SETTING_KEYS = (
     "notifyTextSize",
     "notifyHeaders",
     "webhookSecret",
+    "authServer",
+    "logs",
 )
 SECRET_MASK = "********"
 SECRET_BINDING = "settings:webhookSecret"  # what a stored secret's ciphertext is bound to
 MAX_URL_LENGTH = 2048
 MAX_SECRET_LENGTH = 1024
+DEFAULT_MAX_LOG_LINES = 10_000
+MAX_LOG_LINES = 1_000_000
+RESET_LOGS = "resetLoggedAccounts"  # in ``logs``: a command, never stored
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TRUE = frozenset({"true", "1", "y", "yes", "on"})
 _FALSE = frozenset({"false", "0", "n", "no", "off"})
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
-Listener = Callable[[], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """What one ``update`` did: the keys it stored, the accounts whose logs to reset."""
+
+    keys: tuple[str, ...]
+    reset_logged_accounts: frozenset[str] = frozenset()
+
+
+Listener = Callable[[SettingsChange], Awaitable[None]]
 
 
 class SettingsError(ValueError):
@@ -71,9 +100,9 @@ class SettingsError(ValueError):
         self.fields = fields
 
 
-def _url(value: Any) -> str:
+def _url(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError('"webhooks" must be an http or https URL')
+        raise ValueError(f'"{key}" must be an http or https URL')
     url = value.strip()
     try:
         parts = urlsplit(url)
@@ -82,9 +111,9 @@ def _url(value: Any) -> str:
         host = None
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise ValueError('"webhooks" must be an http or https URL')
+        raise ValueError(f'"{key}" must be an http or https URL')
     if len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
-        raise ValueError(f'"webhooks" must be a URL of at most {MAX_URL_LENGTH} characters')
+        raise ValueError(f'"{key}" must be a URL of at most {MAX_URL_LENGTH} characters')
     return url
 
 
@@ -98,13 +127,19 @@ def _bool(key: str, value: Any) -> bool:
     raise ValueError(f'"{key}" must be a boolean')
 
 
-def _size(value: Any) -> int:
+def _size(key: str, value: Any, maximum: int | None = None) -> int:
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError('"notifyTextSize" must be an integer of at least 0')
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < 0
+        or (maximum is not None and value > maximum)
+    ):
+        limit = "of at least 0" if maximum is None else f"from 0 to {maximum}"
+        raise ValueError(f'"{key}" must be an integer {limit}')
     return value
 
 
@@ -126,22 +161,65 @@ def _secret(value: Any) -> str:
     return value
 
 
+def _account_ids(value: Any) -> list[str]:
+    key = "logs.accounts"
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f'"{key}" must be a list of account ids')
+    if any(not item or len(item) > MAX_ID or _CONTROL.search(item) for item in value):
+        raise ValueError(
+            f'"{key}" must hold strings of 1 to {MAX_ID} characters, no control characters'
+        )
+    return list(dict.fromkeys(value))
+
+
+def _logs(value: Any) -> dict[str, Any]:
+    """``logs`` with its defaults filled in; every bad field at once (``SettingsError``)."""
+    if not isinstance(value, Mapping):
+        raise ValueError('"logs" must be an object')
+    checks: dict[str, Callable[[Any], Any]] = {
+        "all": partial(_bool, "logs.all"),
+        "accounts": _account_ids,
+        "maxLogLines": partial(_size, "logs.maxLogLines", maximum=MAX_LOG_LINES),
+        RESET_LOGS: partial(_bool, f"logs.{RESET_LOGS}"),
+    }
+    problems = {f"logs.{k}": f'"logs.{k}" is not allowed' for k in value if k not in checks}
+    clean: dict[str, Any] = {"all": False, "accounts": [], "maxLogLines": DEFAULT_MAX_LOG_LINES}
+    for name, check in checks.items():
+        if value.get(name) is not None:
+            try:
+                clean[name] = check(value[name])
+            except ValueError as exc:
+                problems[f"logs.{name}"] = str(exc)
+    if problems:
+        raise SettingsError(problems)
+    if not clean.get(RESET_LOGS):
+        clean.pop(RESET_LOGS, None)
+    return clean
+
+
 def _validate_one(key: str, value: Any) -> Any:
     if key == "webhooks":
-        return _url(value)
+        return _url(key, value)
+    if key == "authServer":
+        return None if value == "" else _url(key, value)
+    if key == "logs":
+        return _logs(value)
     if key == "webhookEvents":
         return _strings(key, value, EVENT_KINDS.__contains__, "unknown event types")
     if key == "notifyText":
         return _bool(key, value)
     if key == "notifyTextSize":
-        return _size(value)
+        return _size(key, value)
     if key == "notifyHeaders":
         return _strings(key, value, _HEADER_NAME.fullmatch, "invalid header names")  # type: ignore[arg-type]
     return _secret(value)
 
 
 def validate(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` converted to their stored form; ``SettingsError`` lists every problem."""
+    """``values`` converted to their stored form; ``SettingsError`` lists every problem.
+
+    The one exception to "stored form": ``logs`` keeps ``resetLoggedAccounts: true``
+    when it was asked for; ``Settings.update`` takes it out before storing."""
     problems: dict[str, str] = {}
     clean: dict[str, Any] = {}
     for key, value in values.items():
@@ -152,6 +230,8 @@ def validate(values: Mapping[str, Any]) -> dict[str, Any]:
         else:
             try:
                 clean[key] = _validate_one(key, value)
+            except SettingsError as exc:
+                problems.update(exc.fields)
             except ValueError as exc:
                 problems[key] = str(exc)
     if problems:
@@ -168,6 +248,28 @@ class WebhookSettings:
     secret: str | None = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """Which accounts get a protocol log, and how many lines each log keeps (0: none written)."""
+
+    all: bool = False
+    accounts: frozenset[str] = frozenset()
+    max_lines: int = DEFAULT_MAX_LOG_LINES
+
+    def logs(self, account_id: str) -> bool:
+        """Whether account ``account_id`` is logged (``all``, or it is listed)."""
+        return self.all or account_id in self.accounts
+
+    @classmethod
+    def from_stored(cls, value: Any) -> LogSettings:
+        """From the stored ``logs`` value; the defaults for anything unset or not valid."""
+        try:
+            clean = _logs(value)
+        except ValueError:
+            return cls()
+        return cls(clean["all"], frozenset(clean["accounts"]), clean["maxLogLines"])
+
+
 class Settings:
     """The settings service (see the module comment)."""
 
@@ -177,7 +279,7 @@ class Settings:
         self._listeners: list[Listener] = []
 
     def add_listener(self, listener: Listener) -> None:
-        """Await ``listener()`` after every successful update, before ``update`` returns."""
+        """Await ``listener(change)`` after every successful update, before ``update`` returns."""
         self._listeners.append(listener)
 
     async def read(self, keys: Collection[str] = SETTING_KEYS) -> dict[str, Any]:
@@ -190,16 +292,19 @@ class Settings:
 
     async def update(self, values: Mapping[str, Any]) -> list[str]:
         """Validate and store ``values``, tell the listeners; the keys updated."""
-        clean = validate(values)
-        stored = dict(clean)
+        stored = validate(values)
+        reset: frozenset[str] = frozenset()
+        if stored.get("logs") is not None and stored["logs"].pop(RESET_LOGS, False):
+            reset = frozenset(stored["logs"]["accounts"])
         if isinstance(stored.get("webhookSecret"), str):
             stored["webhookSecret"] = self._box.encrypt(
                 stored["webhookSecret"], bound_to=SECRET_BINDING
             )
         await self._store.update(stored)
+        change = SettingsChange(tuple(stored), reset)
         for listener in self._listeners:
-            await listener()
-        return list(clean)
+            await listener(change)
+        return list(change.keys)
 
     async def webhooks(self) -> WebhookSettings:
         """The current webhook settings."""
@@ -214,3 +319,12 @@ class Settings:
             if isinstance(secret, str) and secret
             else None,
         )
+
+    async def auth_server(self) -> str | None:
+        """The credential endpoint's URL (it may carry credentials), or ``None`` when unset."""
+        url = (await self._store.load()).get("authServer")
+        return url if isinstance(url, str) and url else None
+
+    async def log_settings(self) -> LogSettings:
+        """The current protocol-log settings (the defaults while ``logs`` is unset)."""
+        return LogSettings.from_stored((await self._store.load()).get("logs"))

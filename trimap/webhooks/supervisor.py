@@ -36,7 +36,7 @@ import trio
 from trimap.events import CursorExpired, Event, EventLog
 from trimap.httpclient import HttpClient, redact_url
 from trimap.metrics import Metrics
-from trimap.settings import Settings, WebhookSettings
+from trimap.settings import Settings, SettingsChange, WebhookSettings
 from trimap.store import WebhookStore, position_time
 from trimap.supervise import Backoff, supervise
 from trimap.webhooks.sender import USER_AGENT, Destination, WebhookSender
@@ -135,7 +135,7 @@ class WebhookSupervisor:
                 self._forget(key)
             self._client = self._nursery = None
 
-    async def _settings_changed(self) -> None:
+    async def _settings_changed(self, _change: SettingsChange) -> None:
         """Settings listener: new destinations get their cursor now, then the loop applies."""
         for destination in destinations(await self._settings.webhooks()):
             await self._init_cursor(destination.key)
