@@ -9,15 +9,18 @@ How it works: ``serve`` opens the service's root nursery and starts, in order,
 3. the account registry (``trimap.accounts``), after loading the secrets key
    (``secrets.key``, or the key file in ``data.dir``, generated on the first
    start) and checking it against the key token in Redis;
-4. the ``AccountEngine`` nursery, where account runners live;
+4. the ``AccountEngine`` nursery, where account runners live (one per
+   account, started from the registry, with an outbound HTTP client for the
+   auth server);
 5. the ``WebhookSupervisor`` (supervised), one sender task per webhook
    destination, each reading the event log with its own cursor;
 6. Hypercorn serving the Quart-Trio app on ``api.host:api.port``.
 
 It then waits for a stop request (SIGINT/SIGTERM, or the ``stop`` event a
 caller passes) and shuts down in the opposite order: Hypercorn stops accepting
-and finishes in-flight requests, then the root nursery is cancelled, which
-stops the engine and the private Redis (SIGTERM, so it flushes its AOF).
+and finishes in-flight requests, the engine stops every runner (LOGOUT), then
+the root nursery is cancelled, which stops the webhook senders and the
+private Redis (SIGTERM, so it flushes its AOF).
 
 Rules it keeps: everything runs in the root nursery (nothing outlives
 ``serve``); the whole shutdown is bounded by ``shutdown.timeout`` seconds; a
@@ -37,10 +40,13 @@ from hypercorn.config import Config as HypercornConfig
 from quart_trio import QuartTrio
 
 from trimap.accounts import AccountRegistry
+from trimap.accounts.authserver import AuthServer
 from trimap.api import create_app
 from trimap.config import Config
-from trimap.engine import AccountEngine
+from trimap.engine import AccountEngine, RunnerServices
+from trimap.engine.protocollogs import ProtocolLogging
 from trimap.events import EventLog
+from trimap.httpclient import HttpClient
 from trimap.metrics import Metrics
 from trimap.privateredis import PrivateRedis, PrivateRedisError
 from trimap.runtime import Runtime
@@ -48,6 +54,7 @@ from trimap.secrets import SecretBox, SecretKeyError, load_secret_key
 from trimap.settings import Settings
 from trimap.store import (
     EventLogStore,
+    ProtocolLogStore,
     RedisStore,
     SettingsStore,
     StoreUnavailable,
@@ -55,16 +62,19 @@ from trimap.store import (
     redacted_url,
 )
 from trimap.store.accounts import AccountStore
+from trimap.store.sync import SyncStore
 from trimap.supervise import Backoff, supervise
+from trimap.sync.announce import NotifyOptions
 from trimap.webhooks import WebhookSupervisor
 
 __all__ = ["StartupError", "serve"]
 
 log = logging.getLogger("trimap.service")
 
-# Share of shutdown.timeout given to in-flight HTTP requests; the rest is for
-# cancelling the engine and stopping the private Redis.
-HTTP_SHARE_OF_SHUTDOWN = 0.6
+# Shares of shutdown.timeout given to in-flight HTTP requests and then to the account
+# runners' LOGOUTs; the rest is for cancelling what is left and stopping the private Redis.
+HTTP_SHARE_OF_SHUTDOWN = 0.4
+ENGINE_SHARE_OF_SHUTDOWN = 0.3
 
 
 class StartupError(Exception):
@@ -114,6 +124,23 @@ async def _serve_http(
         )
     finally:
         finished.set()
+
+
+async def _http_client(*, task_status: trio.TaskStatus[HttpClient]) -> None:
+    """An outbound HTTP client (for the auth server) open until cancelled."""
+    async with HttpClient() as client:
+        task_status.started(client)
+        await trio.sleep_forever()
+
+
+async def _notify_options(settings: Settings) -> NotifyOptions:
+    values = await settings.read(("notifyText", "notifyTextSize", "notifyHeaders"))
+    headers = values.get("notifyHeaders")
+    return NotifyOptions(
+        text=bool(values.get("notifyText")),
+        text_size=int(values.get("notifyTextSize") or 0),
+        headers=frozenset(h.lower() for h in headers) if isinstance(headers, list) else None,
+    )
 
 
 async def _open_store(config: Config, nursery: trio.Nursery) -> tuple[RedisStore, bool]:
@@ -204,9 +231,24 @@ async def _run(
         )
         box, key_source = _secret_box(config)
         accounts = await _open_accounts(store, box, key_source)
-        engine = AccountEngine()
-        await nursery.start(engine.run)
         settings = Settings(SettingsStore(store), box)
+        auth_http = await nursery.start(_http_client)
+        protocol_logging = ProtocolLogging(ProtocolLogStore(store), settings)
+        nursery.start_soon(protocol_logging.run)
+        engine = AccountEngine(
+            accounts,
+            RunnerServices(
+                record_state=accounts.set_state,
+                sink=events,
+                sync_store=SyncStore(store),
+                notify_options=partial(_notify_options, settings),
+                auth_server=AuthServer(auth_http, settings.auth_server).credentials,
+                protocol_log=protocol_logging.for_account,
+            ),
+            stop_timeout=config.shutdown_timeout * ENGINE_SHARE_OF_SHUTDOWN,
+        )
+        protocol_logging.follow(engine)
+        await nursery.start(engine.run)
         webhooks = WebhookSupervisor(
             events,
             settings,
@@ -238,6 +280,7 @@ async def _run(
         await stop.wait()
         with trio.move_on_after(config.shutdown_timeout * HTTP_SHARE_OF_SHUTDOWN + 0.2):
             await http_finished.wait()
+        await engine.shutdown()
         nursery.cancel_scope.cancel()
     store.close()
     log.info("trimap stopped")

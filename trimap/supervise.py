@@ -21,16 +21,43 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
 
-__all__ = ["Backoff", "supervise"]
+__all__ = ["Backoff", "open_unwrapping_nursery", "supervise"]
 
 log = logging.getLogger("trimap.supervise")
 
 TaskFunction = Callable[..., Awaitable[None]]
+
+
+@asynccontextmanager
+async def open_unwrapping_nursery() -> AsyncIterator[trio.Nursery]:
+    """A nursery whose lone failure is raised as itself, not in an ``ExceptionGroup``.
+
+    For a nursery of helper tasks around one main job (the body), so that the
+    job's callers can catch its errors with a plain ``except``.  Several
+    failures at once stay a group.
+    """
+    try:
+        async with trio.open_nursery() as nursery:
+            yield nursery
+    except BaseExceptionGroup as group:
+        leaves = list(_leaves(group))
+        if len(leaves) == 1:
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for exception in group.exceptions:
+        if isinstance(exception, BaseExceptionGroup):
+            yield from _leaves(exception)
+        else:
+            yield exception
 
 
 class Backoff:
@@ -89,5 +116,6 @@ async def supervise(
             log.error(
                 "task failed, restarting",
                 extra={"task": name, "error": f"{type(exc).__name__}: {exc}", "retryIn": delay},
+                exc_info=exc,
             )
         await trio.sleep(delay)

@@ -53,6 +53,7 @@ __all__ = [
 AccountState = Literal[
     "init",
     "connecting",
+    "syncing",
     "connected",
     "authenticationError",
     "connectError",

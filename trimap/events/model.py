@@ -32,6 +32,7 @@ messageDeleted      path, uidValidity, uid
 messageUpdated      path, uidValidity, uid, then the MODSEQ of the change when
                     the server has CONDSTORE, else the new flag state as a
                     ``frozenset`` (flags and labels, ``\\Recent`` removed)
+                    and the folder checkpoint's change counter
 mailboxNew          path, uidValidity
 mailboxDeleted      path, uidValidity (the last one known)
 mailboxReset        path, prevUidValidity, uidValidity
@@ -39,10 +40,10 @@ authentication*,    the ISO time it happened: these are not re-detected, so
 connectError        every occurrence is its own fact
 ==================  ==========================================================
 
-Without CONDSTORE, a flag state that comes back (seen, unseen, seen again) has
-the id of its first occurrence: inside the log's de-duplication window the
-repeat is stored once.  That is the price of ids that survive restarts on such
-servers.
+Without CONDSTORE, the change counter (``trimap.sync.checkpoint``) tells a
+flag state that comes back (seen, unseen, seen again) from its first
+occurrence, while the same change detected again after a crash (the counter
+is saved with the checkpoint, after the events) keeps its id.
 """
 
 from __future__ import annotations
