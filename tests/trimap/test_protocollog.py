@@ -34,13 +34,6 @@ LOGGED = LogSettings(accounts=frozenset({ACCOUNT}))
 
 
 @pytest.fixture
-def store(redis_url: str) -> Iterator[RedisStore]:
-    store = RedisStore(redis_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def raw(redis_server: Any, redis_url: str) -> Iterator[redis.Redis]:
     with redis_server.client() as client:
         yield client

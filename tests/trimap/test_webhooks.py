@@ -14,7 +14,7 @@ import itertools
 import json
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,13 +40,6 @@ from trimap.supervise import Backoff, supervise
 from trimap.webhooks import Destination, RetryDelays, WebhookSender, sign
 
 FAST = {"webhooks.retryMin": "0.05", "webhooks.retryMax": "2"}
-
-
-@pytest.fixture
-def store(redis_url: str) -> Iterator[RedisStore]:
-    store = RedisStore(redis_url)
-    yield store
-    store.close()
 
 
 @pytest.fixture
