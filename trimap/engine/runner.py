@@ -53,6 +53,7 @@ from trimap.store import StoreUnavailable
 from trimap.store.sync import AccountGone, SyncStore
 from trimap.supervise import Backoff, open_unwrapping_nursery
 from trimap.sync.announce import Announcer, NotifyOptions
+from trimap.sync.folder import SelectedFolder
 
 __all__ = ["AccountNotConnected", "AccountRunner", "AccountSession", "RunnerServices"]
 
@@ -101,8 +102,25 @@ class AccountSession:
         self._watch = watch
         self.client: ImapClient = watch.client
 
-    async def select(self, path: str, *, read_only: bool = False) -> None:
+    async def select(self, path: str, *, read_only: bool = False) -> SelectedFolder:
+        """Select ``path`` (unless it already is); ``CommandFailed`` if the server refuses."""
         await self._watch.select_for_api(path, read_only=read_only)
+        selected = self._watch.selected
+        assert selected is not None
+        return selected
+
+    @property
+    def account_id(self) -> str:
+        return self._watch.account_id
+
+    @property
+    def special_use(self) -> dict[str, str]:
+        """The watched folders' special uses by path (as last listed)."""
+        return {
+            path: info.special_use
+            for path, info in self._watch.plan.folders.items()
+            if info.special_use is not None
+        }
 
     def touch(self, path: str) -> None:
         self._watch.touch(path)

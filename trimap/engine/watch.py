@@ -255,7 +255,7 @@ class AccountWatch:
         """A new, empty folder needs no SELECT: its checkpoint comes from STATUS."""
         info = self.plan.folders[path]
         uidvalidity = status.uidvalidity or 0
-        folder_id = await self._store.allocate_folder_id(self.account_id, path, uidvalidity)
+        folder_id = await self._store.folder_id(self.account_id, path, uidvalidity)
         checkpoint = FolderCheckpoint(
             path=path,
             folder_id=folder_id,
@@ -308,7 +308,7 @@ class AccountWatch:
         info = self.plan.folders.get(folder.path) or FolderInfo(folder.path, None, None)
 
         async def allocate(path: str, uidvalidity: int) -> int:
-            return await self._store.allocate_folder_id(self.account_id, path, uidvalidity)
+            return await self._store.folder_id(self.account_id, path, uidvalidity)
 
         sync = await sync_folder(
             self.client, folder, self.checkpoints.get(folder.path), allocate, self._notify_from

@@ -5,9 +5,10 @@ Keys (hash tag ``{accounts}``, like the account records they belong to):
 * ``trimap:{accounts}:sync:<id>``: one hash per account holding
 
   - ``f:<path>``: the folder's ``FolderCheckpoint`` (compact JSON);
-  - ``#<n>``: folder number ``n`` -> ``<uidvalidity>:<path>``, the reverse map
-    message ids are decoded with (numbers are never reused, so an id of a
-    folder that was reset or re-created never names another message);
+  - ``@<uidvalidity>:<path>``: that folder's number, and ``#<n>``: folder
+    number ``n`` -> ``<uidvalidity>:<path>``, the reverse map message ids are
+    decoded with (a number is never reused, and a folder that was reset or
+    re-created has a new UIDVALIDITY, so an old id never names another message);
   - ``next``: the last folder number handed out.
 
   The key is named in the account's key index, so deleting the account
@@ -50,11 +51,13 @@ redis.call('SADD', KEYS[3], KEYS[2])
 return 1
 """
 
-_ALLOCATE = """
+_FOLDER_ID = """
 -- KEYS: record, sync hash, key index; ARGV: '<uidvalidity>:<path>'
+local known = redis.call('HGET', KEYS[2], '@' .. ARGV[1])
+if known then return tonumber(known) end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local number = redis.call('HINCRBY', KEYS[2], 'next', 1)
-redis.call('HSET', KEYS[2], '#' .. number, ARGV[1])
+redis.call('HSET', KEYS[2], '#' .. number, ARGV[1], '@' .. ARGV[1], number)
 redis.call('SADD', KEYS[3], KEYS[2])
 return number
 """
@@ -70,7 +73,7 @@ class SyncStore:
     def __init__(self, store: RedisStore) -> None:
         self._store = store
         self._save_script = store.client.register_script(_SAVE)
-        self._allocate_script = store.client.register_script(_ALLOCATE)
+        self._folder_id_script = store.client.register_script(_FOLDER_ID)
 
     @staticmethod
     def _keys(account_id: str) -> list[str]:
@@ -113,11 +116,11 @@ class SyncStore:
         if not await self._store.call(lambda: self._save_script(keys=keys, args=args)):
             raise AccountGone(account_id)
 
-    async def allocate_folder_id(self, account_id: str, path: str, uidvalidity: int) -> int:
-        """A new folder number for ``path`` at ``uidvalidity`` (never one handed out before)."""
+    async def folder_id(self, account_id: str, path: str, uidvalidity: int) -> int:
+        """The number of ``path`` at ``uidvalidity``, given on first use (and kept)."""
         keys = self._keys(account_id)
         args = [f"{uidvalidity}:{path}"]
-        number = await self._store.call(lambda: self._allocate_script(keys=keys, args=args))
+        number = await self._store.call(lambda: self._folder_id_script(keys=keys, args=args))
         if not number:
             raise AccountGone(account_id)
         return int(number)
