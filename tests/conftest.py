@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.cyrus_server",
     "tests.fixtures.webhook_receiver",
     "tests.fixtures.imap_servers",
+    "tests.fixtures.api_service",
 ]
 
 

@@ -10,7 +10,7 @@ from quart import request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from trimap.api import events, health, settings, stream, webhooks
+from trimap.api import accounts, events, health, settings, stream, webhooks
 from trimap.api.context import EXTENSION_KEY
 from trimap.api.errors import register_error_handlers
 from trimap.runtime import Runtime
@@ -34,6 +34,7 @@ def create_app(instance: Runtime) -> QuartTrio:
             raise RequestEntityTooLarge()
 
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(accounts.blueprint)
     app.register_blueprint(events.blueprint)
     app.register_blueprint(settings.blueprint)
     app.register_blueprint(webhooks.blueprint)
