@@ -21,6 +21,7 @@ from trimap.events import EventLog
 from trimap.metrics import Metrics
 from trimap.settings import Settings
 from trimap.store import RedisStore
+from trimap.store.sync import SyncStore
 from trimap.webhooks import WebhookSupervisor
 
 __all__ = ["Runtime"]
@@ -38,6 +39,7 @@ class Runtime:
     settings: Settings
     webhooks: WebhookSupervisor
     accounts: AccountRegistry
+    sync: SyncStore
     private_redis: bool = False
     stopping: trio.Event = field(default_factory=trio.Event)  # set when the service stops
     started_at: float = field(default_factory=time.time)

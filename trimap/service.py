@@ -234,13 +234,14 @@ async def _run(
         settings = Settings(SettingsStore(store), box)
         auth_http = await nursery.start(_http_client)
         protocol_logging = ProtocolLogging(ProtocolLogStore(store), settings)
+        sync_store = SyncStore(store)
         nursery.start_soon(protocol_logging.run)
         engine = AccountEngine(
             accounts,
             RunnerServices(
                 record_state=accounts.set_state,
                 sink=events,
-                sync_store=SyncStore(store),
+                sync_store=sync_store,
                 notify_options=partial(_notify_options, settings),
                 auth_server=AuthServer(auth_http, settings.auth_server).credentials,
                 protocol_log=protocol_logging.for_account,
@@ -269,6 +270,7 @@ async def _run(
             settings,
             webhooks,
             accounts=accounts,
+            sync=sync_store,
             private_redis=private,
             stopping=stop,
         )
