@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +58,8 @@ from trimap.sync.folder import SelectedFolder
 __all__ = ["AccountNotConnected", "AccountRunner", "AccountSession", "RunnerServices"]
 
 log = logging.getLogger("trimap.engine")
+
+CONNECT_CONCURRENCY = 50
 
 StateRecorder = Callable[[str, AccountState, AccountError | None], Awaitable[None]]
 AuthServerCredentials = Callable[[str, Proto], Awaitable[Auth]]
@@ -84,6 +86,10 @@ class RunnerServices:
     protocol_log: Callable[[str], AccountProtocolLog] | None = None  # by account id
     timeouts: Timeouts = field(default_factory=Timeouts)
     ignored_capabilities: frozenset[str] = frozenset()  # server extensions never used
+    # How many accounts may connect and run their first sync at the same time.
+    connect_slots: trio.CapacityLimiter = field(
+        default_factory=lambda: trio.CapacityLimiter(CONNECT_CONCURRENCY)
+    )
     retry_min: float = 2.0
     retry_max: float = 600.0
     auth_retry_min: float = 60.0
@@ -217,36 +223,30 @@ class AccountRunner:
         if self._streak is None:
             await self._set_state("connecting", self.last_error)
         plog = self.protocol_log
-        async with open_account_client(
-            settings,
-            self._credentials,
-            timeouts=self._services.timeouts,
-            ignored_capabilities=self._services.ignored_capabilities,
-            protocol_log=None if plog is None else plog.hook(f"{account.id}:{self.attempts}"),
-        ) as client:
-            if first_ever or (
-                self._streak is not None and self._streak[0] == "authenticationError"
-            ):
-                await self._event("authenticationSuccess", {"user": self._user()})
-            self._streak = None
-            await self._set_state("syncing")
-            watch = AccountWatch(
-                account.id,
-                client,
-                store=self._services.sync_store,
-                sink=self._services.sink,
-                announcer=Announcer(
-                    account.id,
-                    self._services.sink,
-                    lambda checkpoint: self._services.sync_store.save(account.id, [checkpoint]),
-                    self._services.notify_options,
-                    account.notify_from,
-                ),
-                notify_from=account.notify_from,
-                resync_delay=settings.resync_delay,
-                gate=self.gate,
-            )
-            await watch.start()
+        async with AsyncExitStack() as stack:
+            # Connecting and the first sync are the costly part: a bounded number of
+            # accounts do them at once, so thousands of accounts starting together
+            # neither storm the server nor starve the ones already connected.
+            async with self._services.connect_slots:
+                client = await stack.enter_async_context(
+                    open_account_client(
+                        settings,
+                        self._credentials,
+                        timeouts=self._services.timeouts,
+                        ignored_capabilities=self._services.ignored_capabilities,
+                        protocol_log=None
+                        if plog is None
+                        else plog.hook(f"{account.id}:{self.attempts}"),
+                    )
+                )
+                if first_ever or (
+                    self._streak is not None and self._streak[0] == "authenticationError"
+                ):
+                    await self._event("authenticationSuccess", {"user": self._user()})
+                self._streak = None
+                await self._set_state("syncing")
+                watch = self._new_watch(client)
+                await watch.start()
             self._watch = watch
             try:
                 await self._set_state("connected")
@@ -255,6 +255,28 @@ class AccountRunner:
                 await watch.serve(self._should_leave)
             finally:
                 self._watch = None
+
+    def _new_watch(self, client: ImapClient) -> AccountWatch:
+        account = self.account
+        settings = account.imap
+        assert settings is not None
+        store = self._services.sync_store
+        return AccountWatch(
+            account.id,
+            client,
+            store=store,
+            sink=self._services.sink,
+            announcer=Announcer(
+                account.id,
+                self._services.sink,
+                lambda checkpoint: store.save(account.id, [checkpoint]),
+                self._services.notify_options,
+                account.notify_from,
+            ),
+            notify_from=account.notify_from,
+            resync_delay=settings.resync_delay,
+            gate=self.gate,
+        )
 
     async def _credentials(self) -> Auth:
         settings = self.account.imap
