@@ -81,7 +81,7 @@ from imapproto._types import (
     StreamedLiteral,
 )
 from imapproto._utf7 import decode_mailbox, encode_mailbox
-from imapproto._writers import EncodingOptions
+from imapproto._writers import EncodingOptions, check_flag
 
 __all__ = [
     "NEED_DATA",
@@ -143,6 +143,7 @@ __all__ = [
     "UnknownUntagged",
     "UntaggedCondition",
     "Vanished",
+    "check_flag",
     "commands",
     "decode_mailbox",
     "encode_mailbox",

@@ -8,6 +8,8 @@ with one typed method per command (``list_mailboxes``, ``select``, ``fetch``,
 data no method consumed waits in ``take_unsolicited()``.
 ``ImapConnectionError`` is the one error for "the connection is gone";
 ``AuthenticationFailed`` and ``CommandFailed`` carry the server's answer.
+The transport (``open_transport``, ``start_tls``, ``TlsOptions``) knows no
+IMAP: other line protocols over TCP/TLS may use it.
 """
 
 from imapproto.client._client import (
@@ -29,7 +31,13 @@ from imapproto.client._session import (
     ImapSession,
     Timeouts,
 )
-from imapproto.client._transport import Security, TlsOptions, is_loopback
+from imapproto.client._transport import (
+    Security,
+    TlsOptions,
+    is_loopback,
+    open_transport,
+    start_tls,
+)
 
 __all__ = [
     "AuthenticationFailed",
@@ -52,4 +60,6 @@ __all__ = [
     "TlsOptions",
     "connect",
     "is_loopback",
+    "open_transport",
+    "start_tls",
 ]

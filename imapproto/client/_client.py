@@ -510,10 +510,20 @@ class ImapClient(ImapSession):
         uid: bool = True,
         silent: bool = True,
         unchangedsince: int | None = None,
+        gmail_labels: bool = False,
     ) -> StoreResult:
-        """[UID] STORE; with ``unchangedsince`` the messages left alone are in ``modified``."""
+        """[UID] STORE; with ``unchangedsince`` the messages left alone are in ``modified``.
+
+        With ``gmail_labels`` (servers with X-GM-EXT-1) ``flags`` are Gmail labels.
+        """
         command = commands.store(
-            ids, action, flags, uid=uid, silent=silent, unchangedsince=unchangedsince
+            ids,
+            action,
+            flags,
+            uid=uid,
+            silent=silent,
+            unchangedsince=unchangedsince,
+            gmail_labels=gmail_labels,
         )
         completed, answer = await self._run_sorted(command, lambda e: isinstance(e, Fetch))
         code = _code(completed.code, "MODIFIED")
@@ -570,7 +580,10 @@ class ImapClient(ImapSession):
                     ...
         """
         command = commands.fetch(ids, items, uid=uid, changedsince=changedsince, vanished=vanished)
-        return self._fetch_stream(command, lambda events: FetchStream(self, events, uid, vanished))
+        wanted = _as_set(ids) if uid else None
+        return self._fetch_stream(
+            command, lambda events: FetchStream(self, events, wanted, vanished, uid)
+        )
 
     def fetch_body(
         self,
@@ -603,6 +616,16 @@ class ImapClient(ImapSession):
                     pass
 
 
+def _as_set(ids: MessageSet) -> SequenceSet:
+    if isinstance(ids, SequenceSet):
+        return ids
+    if isinstance(ids, int):
+        return SequenceSet.from_iterable([ids])
+    if isinstance(ids, str | bytes):
+        return SequenceSet.parse(ids, allow_star=True)
+    return SequenceSet.from_iterable(ids)
+
+
 def _copyuid(code: ResponseCode | None) -> CopyUid | None:
     found = _code(code, "COPYUID")
     return found.value if found is not None and isinstance(found.value, CopyUid) else None
@@ -613,14 +636,23 @@ class FetchStream:
 
     A body literal the parser streamed is joined back into its ``Fetch``
     (use ``fetch_body`` to stream it instead).  FETCHes that do not answer
-    the command (no UID in a UID FETCH: a flag change) go to the unsolicited queue.
+    the command (in a UID FETCH: no UID, or a UID not asked for, such as a flag
+    change of another message) go to the unsolicited queue.  A pushed flag
+    change of a message asked for may still come as a separate ``Fetch`` of
+    that UID: callers wanting one answer per message merge by UID.
     """
 
     def __init__(
-        self, client: ImapClient, events: CommandStream, uid: bool, vanished: bool
+        self,
+        client: ImapClient,
+        events: CommandStream,
+        wanted: SequenceSet | None,
+        vanished: bool,
+        uid: bool = True,
     ) -> None:
         self._client = client
         self._events = events
+        self._wanted = wanted  # the UIDs asked for (UID FETCH), None for FETCH by number
         self._uid = uid
         self._vanished = vanished
         self._literal: list[bytes] = []
@@ -638,13 +670,20 @@ class FetchStream:
             elif isinstance(event, FetchLiteralEnd):
                 self._literals.append(b"".join(self._literal))
                 self._literal = []
-            elif isinstance(event, Fetch) and (event.uid is not None or not self._uid):
+            elif isinstance(event, Fetch) and self._answers(event):
                 return self._with_literals(event)
             elif isinstance(event, Vanished) and event.earlier and self._vanished:
                 return event
             else:
                 self._client._unsolicited(event)
         raise StopAsyncIteration
+
+    def _answers(self, event: Fetch) -> bool:
+        """A UID FETCH is answered by FETCHes of the UIDs it asked for; anything else
+        (a flag change of another message pushed meanwhile) is unsolicited."""
+        if not self._uid:
+            return True
+        return event.uid is not None and self._wanted is not None and event.uid in self._wanted
 
     def _with_literals(self, event: Fetch) -> Fetch:
         if not self._literals:

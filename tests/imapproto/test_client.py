@@ -476,3 +476,15 @@ async def test_leaving_a_fetch_early_discards_its_answer_and_keeps_the_queue(
         assert await client.search(search.ALL) == SequenceSet.from_iterable(uids).union(
             SequenceSet.from_iterable([uids[-1] + 1])
         )
+
+
+async def test_store_can_set_gmail_labels(mailserver, mail_user) -> None:
+    log: list[tuple[str, str]] = []
+    async with logged_in(mailserver, mail_user, log=lambda d, t: log.append((d, t))) as client:
+        appended = await client.append("INBOX", message("labelled"))
+        assert appended is not None
+        await client.select("INBOX")
+        with pytest.raises(CommandFailed):  # Dovecot has no X-GM-EXT-1
+            await client.store(appended.uids, "add", ["Work"], gmail_labels=True)
+    sent = [text for direction, text in log if direction == "C"]
+    assert any(text.endswith(" +X-GM-LABELS.SILENT (Work)") for text in sent), sent

@@ -25,6 +25,7 @@ from imapproto._writers import (
     String,
     atom_or_quoted,
     check_atom,
+    check_flag,
     encode_arguments,
     encode_line,
     number,
@@ -67,6 +68,13 @@ def test_atom_refuses_specials(bad: str) -> None:
         Atom(bad)
     with pytest.raises(LocalProtocolError):
         check_atom(bad)
+
+
+def test_flags_are_atoms_after_one_backslash() -> None:
+    assert check_flag("\\Seen") == b"\\Seen" and check_flag("$Forwarded") == b"$Forwarded"
+    for bad in ("", "\\", "\\\\Seen", "a b", "Seen\r\n", "(x", "é", 7):
+        with pytest.raises(LocalProtocolError):
+            check_flag(bad)  # type: ignore[arg-type]
 
 
 def test_atom_and_raw() -> None:
