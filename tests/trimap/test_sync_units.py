@@ -31,16 +31,20 @@ CHECKPOINT = FolderCheckpoint(
 
 
 def test_checkpoint_round_trips_and_stays_small() -> None:
-    assert FolderCheckpoint.decode(CHECKPOINT.encode()) == CHECKPOINT
-    bare = FolderCheckpoint("INBOX", 1, 5, 1, 0)
-    assert FolderCheckpoint.decode(bare.encode()) == bare
-    assert len(bare.encode()) < 64  # fits Redis's compact hash encoding
+    assert FolderCheckpoint.decode(CHECKPOINT.path, CHECKPOINT.encode()) == CHECKPOINT
+    gave_up = replace(CHECKPOINT, flags=None, uids=None)
+    assert FolderCheckpoint.decode(gave_up.path, gave_up.encode()) == gave_up
+    empty = FolderCheckpoint(
+        "Junk", 6, 1795496259, 1, 0, highestmodseq=1, unseen=0, flags={}, special_use="\\Junk"
+    )
+    assert FolderCheckpoint.decode("Junk", empty.encode()) == empty
+    assert len(empty.encode()) < 64  # fits Redis's compact hash encoding
 
 
-@pytest.mark.parametrize("raw", [b"", b"{}", b"[]", b'{"p":"x"}', b'{"p":1,"f":"z"}', b"\xff"])
+@pytest.mark.parametrize("raw", [b"", b"{}", b"[]", b'{"f":1}', b'{"f":"z","v":1}', b"\xff"])
 def test_a_damaged_checkpoint_is_a_value_error(raw: bytes) -> None:
     with pytest.raises(ValueError):
-        FolderCheckpoint.decode(raw)
+        FolderCheckpoint.decode("INBOX", raw)
 
 
 def test_apply_flags_sets_replaces_and_removes() -> None:

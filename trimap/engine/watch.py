@@ -220,6 +220,7 @@ class AccountWatch:
         previous, self.plan = self.plan, watch_plan(mailboxes, client.capabilities)
         await self._forget_deleted(previous)
         selected = self.selected.path if self.selected is not None else None
+        empty_new: list[tuple[str, Status]] = []
         for path in self.plan.folders:
             if path == selected:
                 continue
@@ -228,9 +229,10 @@ class AccountWatch:
                 status = await client.status(path, items) if path != self.plan.main else None
             if status is None or status_changed(status, self.checkpoints.get(path)):
                 if path not in self.checkpoints and status is not None and status.messages == 0:
-                    await self._empty_new_folder(path, status)
+                    empty_new.append((path, status))
                 else:
                     self._dirty_folders.add(path)
+        await self._adopt_empty_folders(empty_new)
 
     async def _forget_deleted(self, previous: WatchPlan) -> None:
         gone = [path for path in self.checkpoints if path not in self.plan.folders]
@@ -251,28 +253,35 @@ class AccountWatch:
         if self.selected is not None and self.selected.path in gone:
             self.selected = None
 
-    async def _empty_new_folder(self, path: str, status: Status) -> None:
-        """A new, empty folder needs no SELECT: its checkpoint comes from STATUS."""
-        info = self.plan.folders[path]
-        uidvalidity = status.uidvalidity or 0
-        folder_id = await self._store.folder_id(self.account_id, path, uidvalidity)
-        checkpoint = FolderCheckpoint(
-            path=path,
-            folder_id=folder_id,
-            uidvalidity=uidvalidity,
-            uidnext=status.uidnext or 1,
-            messages=0,
-            highestmodseq=status.highestmodseq,
-            unseen=0,
-            uids=None if "QRESYNC" in self.client.enabled else EMPTY,
-            flags={},
-            special_use=info.special_use,
+    async def _adopt_empty_folders(self, folders: list[tuple[str, Status]]) -> None:
+        """New, empty folders need no SELECT: their checkpoints come from STATUS, and all
+        of them cost one Redis call for their numbers, one for the events, one to save."""
+        if not folders:
+            return
+        numbers = await self._store.folder_ids(
+            self.account_id, [(path, status.uidvalidity or 0) for path, status in folders]
         )
-        await self._sink.append(
-            [folder_event(self.account_id, "mailboxNew", info, checkpoint.uidvalidity)]
-        )
-        await self._store.save(self.account_id, [checkpoint])
-        self.checkpoints[path] = checkpoint
+        checkpoints = []
+        events = []
+        for (path, status), folder_id in zip(folders, numbers, strict=True):
+            info = self.plan.folders[path]
+            checkpoint = FolderCheckpoint(
+                path=path,
+                folder_id=folder_id,
+                uidvalidity=status.uidvalidity or 0,
+                uidnext=status.uidnext or 1,
+                messages=0,
+                highestmodseq=status.highestmodseq,
+                unseen=0,
+                uids=None if "QRESYNC" in self.client.enabled else EMPTY,
+                flags={},
+                special_use=info.special_use,
+            )
+            checkpoints.append(checkpoint)
+            events.append(folder_event(self.account_id, "mailboxNew", info, checkpoint.uidvalidity))
+        await self._sink.append(events)
+        await self._store.save(self.account_id, checkpoints)
+        self.checkpoints.update((checkpoint.path, checkpoint) for checkpoint in checkpoints)
 
     async def select_for_api(self, path: str, *, read_only: bool) -> None:
         """Select ``path`` for a request handler, unless it already is (writable if asked)."""

@@ -51,15 +51,26 @@ redis.call('SADD', KEYS[3], KEYS[2])
 return 1
 """
 
-_FOLDER_ID = """
--- KEYS: record, sync hash, key index; ARGV: '<uidvalidity>:<path>'
-local known = redis.call('HGET', KEYS[2], '@' .. ARGV[1])
-if known then return tonumber(known) end
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local number = redis.call('HINCRBY', KEYS[2], 'next', 1)
-redis.call('HSET', KEYS[2], '#' .. number, ARGV[1], '@' .. ARGV[1], number)
-redis.call('SADD', KEYS[3], KEYS[2])
-return number
+_FOLDER_IDS = """
+-- KEYS: record, sync hash, key index; ARGV: '<uidvalidity>:<path>'...
+local numbers = {}
+local checked = false
+for i, folder in ipairs(ARGV) do
+  local known = redis.call('HGET', KEYS[2], '@' .. folder)
+  if known then
+    numbers[i] = tonumber(known)
+  else
+    if not checked then
+      if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+      checked = true
+    end
+    local number = redis.call('HINCRBY', KEYS[2], 'next', 1)
+    redis.call('HSET', KEYS[2], '#' .. number, folder, '@' .. folder, number)
+    numbers[i] = number
+  end
+end
+if checked then redis.call('SADD', KEYS[3], KEYS[2]) end
+return numbers
 """
 
 
@@ -73,7 +84,7 @@ class SyncStore:
     def __init__(self, store: RedisStore) -> None:
         self._store = store
         self._save_script = store.client.register_script(_SAVE)
-        self._folder_id_script = store.client.register_script(_FOLDER_ID)
+        self._folder_ids_script = store.client.register_script(_FOLDER_IDS)
 
     @staticmethod
     def _keys(account_id: str) -> list[str]:
@@ -90,12 +101,11 @@ class SyncStore:
             name = field.decode("utf-8", "surrogateescape")
             if not name.startswith(CHECKPOINT_FIELD):
                 continue
+            path = name[len(CHECKPOINT_FIELD) :]
             try:
-                checkpoint = FolderCheckpoint.decode(value)
+                checkpoints[path] = FolderCheckpoint.decode(path, value)
             except ValueError as error:
                 log.warning("dropped an unreadable checkpoint of account %s: %s", account_id, error)
-                continue
-            checkpoints[checkpoint.path] = checkpoint
         return checkpoints
 
     async def save(
@@ -118,12 +128,17 @@ class SyncStore:
 
     async def folder_id(self, account_id: str, path: str, uidvalidity: int) -> int:
         """The number of ``path`` at ``uidvalidity``, given on first use (and kept)."""
+        (number,) = await self.folder_ids(account_id, [(path, uidvalidity)])
+        return number
+
+    async def folder_ids(self, account_id: str, folders: Sequence[tuple[str, int]]) -> list[int]:
+        """``folder_id`` of each ``(path, uidvalidity)``, in one call."""
         keys = self._keys(account_id)
-        args = [f"{uidvalidity}:{path}"]
-        number = await self._store.call(lambda: self._folder_id_script(keys=keys, args=args))
-        if not number:
+        args = [f"{uidvalidity}:{path}" for path, uidvalidity in folders]
+        numbers = await self._store.call(lambda: self._folder_ids_script(keys=keys, args=args))
+        if not numbers:
             raise AccountGone(account_id)
-        return int(number)
+        return [int(number) for number in numbers]
 
     async def folder_of(self, account_id: str, folder_id: int) -> tuple[int, str] | None:
         """The ``(uidvalidity, path)`` folder number ``folder_id`` was given to, if any."""

@@ -228,13 +228,20 @@ class Announcer:
                 items.append(FetchSection(text="HEADER.FIELDS", fields=names))
             else:
                 items.append(FetchSection(text="HEADER"))
-        fetched: list[Fetch] = []
+        # One answer per message: a flag change pushed for a message being fetched can
+        # come as a second, flags-only FETCH of the same UID; the full one is kept.
+        fetched: dict[int, Fetch] = {}
         async with client.fetch(SequenceSet.from_iterable(uids), items) as answers:
             async for answer in answers:
-                if isinstance(answer, Fetch) and answer.uid is not None:
-                    fetched.append(answer)
+                if not isinstance(answer, Fetch) or answer.uid is None:
+                    continue
+                if answer.envelope is not None or answer.uid not in fetched:
+                    fetched[answer.uid] = answer
         events = []
-        for message in sorted(fetched, key=lambda f: f.uid or 0):
+        for uid in sorted(fetched):
+            message = fetched[uid]
+            if message.envelope is None:
+                continue  # expunged before it could be read: its messageDeleted follows
             if message.internaldate is not None and message.internaldate < self._notify_from:
                 continue
             header_section = message.section("BODY", _header_section(options))

@@ -15,8 +15,10 @@ it is needed, two compact extras:
   ranges; a folder whose flag sets grow past ``MAX_FLAG_RANGES`` ranges stops
   keeping them (``None``) and its updates carry the new flag list only.
 
-``encode``/``decode`` give the compact JSON stored in Redis: short keys,
-sequence sets in their IMAP text form.
+``encode``/``decode`` give the compact JSON stored in Redis (the path is the
+field's name, not repeated): short keys, defaults left out, sequence sets in
+their IMAP text form, so an ordinary folder's checkpoint stays under the 64
+bytes Redis keeps in its compact hash encoding.
 
 Rules it keeps: checkpoints are immutable values (``replace`` makes the next
 one); a checkpoint is written only after the events it implies are durable, so
@@ -70,7 +72,6 @@ class FolderCheckpoint:
 
     def encode(self) -> bytes:
         body: dict[str, Any] = {
-            "p": self.path,
             "f": self.folder_id,
             "v": self.uidvalidity,
             "n": self.uidnext,
@@ -82,7 +83,9 @@ class FolderCheckpoint:
             body["s"] = self.unseen
         if self.uids is not None:
             body["u"] = self.uids.to_bytes().decode() if self.uids else ""
-        if self.flags is not None:
+        if self.flags is None:
+            body["g"] = 0
+        elif self.flags:
             body["g"] = {name: uids.to_bytes().decode() for name, uids in self.flags.items()}
         if self.changes:
             body["c"] = self.changes
@@ -91,14 +94,14 @@ class FolderCheckpoint:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
-    def decode(cls, raw: bytes) -> FolderCheckpoint:
-        """The checkpoint ``encode`` wrote; ``ValueError`` if it is not one."""
+    def decode(cls, path: str, raw: bytes) -> FolderCheckpoint:
+        """The checkpoint ``encode`` wrote for ``path``; ``ValueError`` if it is not one."""
         try:
             body = json.loads(raw)
             uids = body.get("u")
-            flags = body.get("g")
+            flags = body.get("g", {})
             return cls(
-                path=str(body["p"]),
+                path=path,
                 folder_id=int(body["f"]),
                 uidvalidity=int(body["v"]),
                 uidnext=int(body["n"]),
@@ -107,7 +110,7 @@ class FolderCheckpoint:
                 unseen=None if body.get("s") is None else int(body["s"]),
                 uids=None if uids is None else _parse_set(uids),
                 flags=None
-                if flags is None
+                if flags == 0
                 else {str(name): _parse_set(text) for name, text in flags.items()},
                 changes=int(body.get("c", 0)),
                 special_use=None if body.get("su") is None else str(body["su"]),
