@@ -16,7 +16,9 @@ IMAP server refused (NO/BAD)    502    IMAPError, with the server's text
 deadline passed                 504    Timeout
 ==============================  =====  ====================================
 
-Rules it keeps: the deadline covers waiting for the connection too; the
+Rules it keeps: the deadline covers waiting for the connection too, and
+nothing else cancels a turn (a client hanging up mid-command would otherwise
+break the account's connection); the
 server's text is passed on (it is the server's answer, not ours), nothing
 else of a lower layer's exception is.
 """
@@ -64,7 +66,9 @@ async def account_session(account_id: str) -> AsyncIterator[AccountSession]:
         except AccountNotFound:
             raise account_not_found() from None
     try:
-        with trio.fail_after(IMAP_DEADLINE):
+        # Shielded: a client that goes away mid-request must not cancel an IMAP command
+        # half-way (that would break the account's connection); the deadline still holds.
+        with trio.CancelScope(shield=True), trio.fail_after(IMAP_DEADLINE):
             async with instance.engine.session(account_id) as session:
                 yield session
     except AccountNotConnected as refused:

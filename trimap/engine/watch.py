@@ -22,8 +22,11 @@ What marks work, and where it comes from:
 ``settle()`` always finishes the selected folder first (so news that arrives
 while another folder is examined is not lost), then the folder list, then
 the other dirty folders one by one (EXAMINE, sync), and finally returns to the
-main folder (SELECT, sync).  Each sync goes through ``trimap.sync``: the
-events are appended, then the checkpoint saved.
+main folder (SELECT, sync) -- unless a request selected another folder less
+than ``LINGER`` seconds ago: then it idles there a little longer (the
+reference waited 5 s too), and with NOTIFY the main folder is still watched.
+Each sync goes through ``trimap.sync``: the events are appended, then the
+checkpoint saved.
 
 Rules it keeps: one command at a time (everything here runs holding the
 gate's lock); untagged data is never ignored (``take_unsolicited`` after
@@ -51,6 +54,7 @@ from trimap.sync.folderlist import FolderInfo, WatchPlan, status_changed, watch_
 __all__ = ["AccountWatch", "Gate"]
 
 LIST_STATUS_ITEMS = ("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN")
+LINGER = 5.0  # seconds spent in a folder a request selected before returning to the main one
 
 
 class Gate:
@@ -107,6 +111,7 @@ class AccountWatch:
         self._dirty_folders: set[str] = set()
         self._dirty_list = True
         self._next_sweep = trio.current_time() + resync_delay
+        self._linger_until = 0.0  # stay in a folder a request selected until then
 
     # -- life -----------------------------------------------------------------------
 
@@ -133,7 +138,7 @@ class AccountWatch:
         async with self.client.idle() as idle, open_unwrapping_nursery() as nursery:
 
             async def end_when_woken() -> None:
-                with trio.move_on_at(self._next_sweep):
+                with trio.move_on_at(self._wake_at()):
                     await self.gate.woken()
                 await idle.done()
 
@@ -199,11 +204,8 @@ class AccountWatch:
                 path = self._dirty_folders.pop()
                 if path != self.plan.main:
                     await self._select_listed(path, read_only=True)
-            elif self.plan.main is not None and (
-                self.selected is None
-                or self.selected.path != self.plan.main
-                or self.selected.read_only
-            ):
+            elif self._away_from_main() and trio.current_time() >= self._linger_until:
+                assert self.plan.main is not None
                 await self._select_listed(self.plan.main, read_only=False)
             else:
                 return
@@ -283,11 +285,29 @@ class AccountWatch:
         await self._store.save(self.account_id, checkpoints)
         self.checkpoints.update((checkpoint.path, checkpoint) for checkpoint in checkpoints)
 
+    def _away_from_main(self) -> bool:
+        selected = self.selected
+        return self.plan.main is not None and (
+            selected is None or selected.path != self.plan.main or selected.read_only
+        )
+
+    def _wake_at(self) -> float:
+        """When IDLE must end on its own: the next sweep, or the end of a linger."""
+        if self._away_from_main():
+            return min(self._next_sweep, self._linger_until)
+        return self._next_sweep
+
     async def select_for_api(self, path: str, *, read_only: bool) -> None:
-        """Select ``path`` for a request handler, unless it already is (writable if asked)."""
+        """Select ``path`` for a request handler, unless it already is (writable if asked).
+
+        The watch then stays in that folder for ``LINGER`` seconds before going
+        back to the main one, so a client paging through a folder does not pay
+        for two SELECTs per request.
+        """
         selected = self.selected
         if selected is None or selected.path != path or (selected.read_only and not read_only):
             await self._select(path, read_only=read_only)
+        self._linger_until = trio.current_time() + LINGER
 
     async def _select_listed(self, path: str, *, read_only: bool) -> None:
         try:
