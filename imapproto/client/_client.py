@@ -683,7 +683,10 @@ class FetchStream:
         (a flag change of another message pushed meanwhile) is unsolicited."""
         if not self._uid:
             return True
-        return event.uid is not None and self._wanted is not None and event.uid in self._wanted
+        if event.uid is None or self._wanted is None:
+            return False
+        # "n:*" also names the highest UID when it is below n (RFC 3501 6.4.8).
+        return self._wanted.has_star or event.uid in self._wanted
 
     def _with_literals(self, event: Fetch) -> Fetch:
         if not self._literals:
