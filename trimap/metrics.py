@@ -9,7 +9,8 @@ counts, and the default process metrics are not exposed.
 Rules it keeps: counters count from the start of the process ("from now");
 label values are event kinds and other closed sets, never account ids or
 anything user-supplied, so the number of series stays bounded.  Webhook
-metrics are labelled by destination key (today only ``global``).
+metrics are labelled ``destination="global"`` or ``destination="account"`` (every
+per-account URL together), so the number of series stays bounded.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 How it works: ``trimap.service`` builds one ``Runtime`` after its resources
 are up (configuration, the Redis store, the account engine, the event log,
-the metrics, the account registry, the settings, the webhook supervisor) and
+the metrics, the account registry, the settings, the webhook supervisor, the
+sync and protocol-log stores, the auth server client) and
 passes it to ``trimap.api.create_app``.  Request handlers reach it through
 ``trimap.api.context.runtime()``; they never build resources of their own.
 """
@@ -15,12 +16,13 @@ from dataclasses import dataclass, field
 import trio
 
 from trimap.accounts import AccountRegistry
+from trimap.accounts.authserver import AuthServer
 from trimap.config import Config
 from trimap.engine import AccountEngine
 from trimap.events import EventLog
 from trimap.metrics import Metrics
 from trimap.settings import Settings
-from trimap.store import RedisStore
+from trimap.store import ProtocolLogStore, RedisStore
 from trimap.store.sync import SyncStore
 from trimap.webhooks import WebhookSupervisor
 
@@ -40,6 +42,8 @@ class Runtime:
     webhooks: WebhookSupervisor
     accounts: AccountRegistry
     sync: SyncStore
+    protocol_logs: ProtocolLogStore
+    auth_server: AuthServer
     private_redis: bool = False
     stopping: trio.Event = field(default_factory=trio.Event)  # set when the service stops
     started_at: float = field(default_factory=time.time)

@@ -233,7 +233,9 @@ async def _run(
         accounts = await _open_accounts(store, box, key_source)
         settings = Settings(SettingsStore(store), box)
         auth_http = await nursery.start(_http_client)
-        protocol_logging = ProtocolLogging(ProtocolLogStore(store), settings)
+        protocol_logs = ProtocolLogStore(store)
+        protocol_logging = ProtocolLogging(protocol_logs, settings)
+        auth_server = AuthServer(auth_http, settings.auth_server)
         sync_store = SyncStore(store)
         nursery.start_soon(protocol_logging.run)
         engine = AccountEngine(
@@ -243,7 +245,7 @@ async def _run(
                 sink=events,
                 sync_store=sync_store,
                 notify_options=partial(_notify_options, settings),
-                auth_server=AuthServer(auth_http, settings.auth_server).credentials,
+                auth_server=auth_server.credentials,
                 protocol_log=protocol_logging.for_account,
             ),
             stop_timeout=config.shutdown_timeout * ENGINE_SHARE_OF_SHUTDOWN,
@@ -253,6 +255,7 @@ async def _run(
         webhooks = WebhookSupervisor(
             events,
             settings,
+            accounts,
             WebhookStore(store),
             metrics,
             retry_min=config.webhooks_retry_min,
@@ -271,6 +274,8 @@ async def _run(
             webhooks,
             accounts=accounts,
             sync=sync_store,
+            protocol_logs=protocol_logs,
+            auth_server=auth_server,
             private_redis=private,
             stopping=stop,
         )

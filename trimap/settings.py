@@ -39,12 +39,12 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from trimap.accounts.model import MAX_ID
 from trimap.events import EVENT_KINDS
 from trimap.secrets import SecretBox
 from trimap.store import SettingsStore
+from trimap.urls import check_http_url
 
 __all__ = [
     "DEFAULT_MAX_LOG_LINES",
@@ -70,7 +70,6 @@ SETTING_KEYS = (
 )
 SECRET_MASK = "********"
 SECRET_BINDING = "settings:webhookSecret"  # what a stored secret's ciphertext is bound to
-MAX_URL_LENGTH = 2048
 MAX_SECRET_LENGTH = 1024
 DEFAULT_MAX_LOG_LINES = 10_000
 MAX_LOG_LINES = 1_000_000
@@ -98,23 +97,6 @@ class SettingsError(ValueError):
     def __init__(self, fields: dict[str, str]) -> None:
         super().__init__("invalid settings: " + ", ".join(sorted(fields)))
         self.fields = fields
-
-
-def _url(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f'"{key}" must be an http or https URL')
-    url = value.strip()
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        host = None
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise ValueError(f'"{key}" must be an http or https URL')
-    if len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
-        raise ValueError(f'"{key}" must be a URL of at most {MAX_URL_LENGTH} characters')
-    return url
 
 
 def _bool(key: str, value: Any) -> bool:
@@ -199,9 +181,9 @@ def _logs(value: Any) -> dict[str, Any]:
 
 def _validate_one(key: str, value: Any) -> Any:
     if key == "webhooks":
-        return _url(key, value)
+        return check_http_url(key, value)
     if key == "authServer":
-        return None if value == "" else _url(key, value)
+        return None if value == "" else check_http_url(key, value)
     if key == "logs":
         return _logs(value)
     if key == "webhookEvents":

@@ -400,3 +400,97 @@ async def test_the_service_keeps_its_generated_key_and_refuses_another(
     message = str(refused.value)
     assert message.startswith("secrets.key: ") and "\n" not in message
     assert other not in message and written.decode().strip() not in message
+
+
+HOOK = "https://hook-user:h00k-pa55@hooks.example.com/in?token=t0k-9f2e"
+WEBHOOKS_INDEX = "trimap:{accounts}:webhooks"
+
+
+async def test_an_account_webhook_url_is_sealed_indexed_and_shown_redacted(
+    make_registry: RegistryFactory, raw: redis.Redis
+) -> None:
+    registry = make_registry()
+    await registry.create_or_update(parse_account_input(body("a1", webhooks=f"  {HOOK} ")))
+    await registry.create_or_update(parse_account_input(body("a2")))
+    account = await registry.get("a1")
+    assert account.webhooks == HOOK and (await registry.get("a2")).webhooks is None
+    assert account.public_view()["webhooks"] == "https://hooks.example.com/in?…"
+    assert (await registry.get("a2")).public_view()["webhooks"] is None
+    assert await registry.webhook_url("a1") == HOOK
+    assert await registry.webhook_url("a2") is None and await registry.webhook_url("x") is None
+    assert await registry.webhook_urls() == {"a1": HOOK}
+    assert raw.smembers(WEBHOOKS_INDEX) == {b"a1"}
+    everything = dump(raw)
+    for secret in ("h00k-pa55", "t0k-9f2e", "hook-user", "hooks.example.com"):
+        assert secret.encode() not in everything
+    for text in (repr(account), repr(parse_account_input(body(webhooks=HOOK)))):
+        assert "h00k-pa55" not in text
+
+    await registry.update(AccountInput("a1", name="renamed"))  # not named: kept
+    assert await registry.webhook_urls() == {"a1": HOOK}
+    other = "http://10.0.0.1:8080/a2"
+    await registry.update(parse_account_input({"webhooks": other}, account_id="a2"))
+    await registry.update(parse_account_input({"webhooks": None}, account_id="a1"))
+    assert await registry.webhook_urls() == {"a2": other}
+    assert raw.hget("trimap:{accounts}:a:a1", "webhooks") is None
+    await registry.create_or_update(parse_account_input(body("a1", webhooks=HOOK)))
+    await registry.update(parse_account_input({"webhooks": ""}, account_id="a2"))
+    assert raw.smembers(WEBHOOKS_INDEX) == {b"a1"}
+    await registry.delete("a1")
+    assert raw.smembers(WEBHOOKS_INDEX) == set() and await registry.webhook_urls() == {}
+
+
+async def test_a_sealed_webhook_url_moved_to_another_account_does_not_decrypt(
+    make_registry: RegistryFactory, raw: redis.Redis
+) -> None:
+    registry = make_registry()
+    await registry.create_or_update(parse_account_input(body("a1", webhooks=HOOK)))
+    await registry.create_or_update(parse_account_input(body("a2")))
+    raw.hset("trimap:{accounts}:a:a2", "webhooks", raw.hget("trimap:{accounts}:a:a1", "webhooks"))
+    with pytest.raises(SecretDecryptError):
+        await registry.webhook_url("a2")
+
+
+def test_an_account_webhook_url_is_validated() -> None:
+    assert parse_account_input({"webhooks": HOOK}, account_id="x").webhooks == HOOK
+    assert parse_account_input({"webhooks": None}, account_id="x").webhooks is False
+    assert parse_account_input({"webhooks": ""}, account_id="x").webhooks is False
+    assert parse_account_input({"name": "n"}, account_id="x").webhooks is None
+    for bad in ("ftp://h/", "https://", "http://h:0/", "http://h:99999/", "h/x", 7, ["u"]):
+        with pytest.raises(InvalidAccount) as refused:
+            parse_account_input({"webhooks": bad}, account_id="x")
+        assert refused.value.fields == {"webhooks": '"webhooks" must be an http or https URL'}
+    with pytest.raises(InvalidAccount) as spaced:
+        parse_account_input({"webhooks": "http://h/a b"}, account_id="x")
+    assert set(spaced.value.fields) == {"webhooks"}
+
+
+async def test_listeners_are_awaited_after_each_stored_change(
+    make_registry: RegistryFactory,
+) -> None:
+    registry = make_registry()
+    heard: list[tuple[AccountChange, str | None]] = []
+
+    async def listener(change: AccountChange) -> None:
+        heard.append((change, await registry.webhook_url(change.id)))  # the change is stored
+
+    registry.add_listener(listener)
+    await registry.create_or_update(parse_account_input(body("a1", webhooks=HOOK)))
+    assert heard == [(AccountChange("a1", "created"), HOOK)]
+    await registry.update(parse_account_input({"webhooks": None}, account_id="a1"))
+    await registry.create_or_update(parse_account_input(body("a1")))
+    await registry.delete("a1")
+    await registry.delete("a1")  # nothing deleted, nothing heard
+    assert heard[1:] == [
+        (AccountChange("a1", "updated"), None),
+        (AccountChange("a1", "updated"), None),
+        (AccountChange("a1", "deleted"), None),
+    ]
+
+    async def failing(_change: AccountChange) -> None:
+        raise RuntimeError("listener failed")
+
+    registry.add_listener(failing)
+    with pytest.raises(RuntimeError):
+        await registry.create_or_update(parse_account_input(body("a2")))
+    assert (await registry.get("a2")).name == "Account a2"  # stored before the listeners ran

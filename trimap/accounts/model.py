@@ -2,11 +2,12 @@
 
 How it works: ``parse_account_input`` turns a request body in the reference's
 JSON shape (``account``, ``name``, ``imap``, ``smtp``, ``copy``,
-``notifyFrom``) into an ``AccountInput``: every field it does not name is
+``notifyFrom``, and ``webhooks``: the account's own webhook URL, used instead
+of the global one) into an ``AccountInput``: every field it does not name is
 ``None``, so an update changes only what the request names (``smtp: false``
-removes the SMTP settings).  ``AccountRegistry`` merges inputs into stored
-``Account`` records.  ``imap``/``smtp`` are replaced as a whole when named,
-as in the reference.
+removes the SMTP settings, ``webhooks: null`` or ``""`` the account's URL).
+``AccountRegistry`` merges inputs into stored ``Account`` records.
+``imap``/``smtp`` are replaced as a whole when named, as in the reference.
 
 Rules it keeps:
 
@@ -17,6 +18,9 @@ Rules it keeps:
   ``repr``; ``public_view()``/``to_json()`` never contain them.  Only
   ``ServerSettings.to_json(secrets=...)`` can emit them, and only the store
   calls it, with each secret already sealed.
+* The webhook URL may carry credentials (``https://user:pass@host/``), so it
+  is a secret too: left out of ``repr``, shown redacted by ``public_view()``
+  (no userinfo, the query as ``?…``), sealed at rest by the store.
 * ``copy`` is a real boolean and ``notifyFrom`` an aware datetime (UTC), never
   strings that merely look like them (reference weakness 13).
 """
@@ -29,6 +33,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
+
+from trimap.fielderrors import InvalidFields
+from trimap.httpclient import redact_url
+from trimap.urls import check_http_url
 
 __all__ = [
     "ACCOUNT_STATES",
@@ -75,12 +83,8 @@ class AccountNotFound(LookupError):
     """No account has this id."""
 
 
-class InvalidAccount(ValueError):
+class InvalidAccount(InvalidFields):
     """Account settings failed validation; ``fields`` maps each field key to what is wrong."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{key}: {message}" for key, message in fields.items()))
-        self.fields = fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +198,7 @@ class Account:
     notify_from: datetime
     state: AccountState
     last_error: AccountError | None = None
+    webhooks: str | None = field(default=None, repr=False)  # may carry credentials
 
     @property
     def summary(self) -> AccountSummary:
@@ -206,6 +211,7 @@ class Account:
             "smtp": self.smtp.to_json() if self.smtp else None,
             "copy": self.copy,
             "notifyFrom": self.notify_from.isoformat().replace("+00:00", "Z"),
+            "webhooks": redact_url(self.webhooks) if self.webhooks else None,
         }
 
 
@@ -213,7 +219,7 @@ class Account:
 class AccountInput:
     """A create or update request: ``None`` means "not named, keep what is stored".
 
-    ``smtp=False`` removes the SMTP settings.
+    ``smtp=False`` removes the SMTP settings, ``webhooks=False`` the account's webhook URL.
     """
 
     id: str
@@ -222,6 +228,7 @@ class AccountInput:
     smtp: SmtpSettings | Literal[False] | None = None
     copy: bool | None = None
     notify_from: datetime | None = None
+    webhooks: str | Literal[False] | None = field(default=None, repr=False)
 
 
 class _Problems(dict[str, str]):
@@ -380,6 +387,16 @@ def _notify_from(raw: Any, problems: _Problems) -> datetime | None:
     return None
 
 
+def _webhooks(raw: Any, problems: _Problems) -> str | Literal[False] | None:
+    if raw is None or raw == "":
+        return False
+    try:
+        return check_http_url("webhooks", raw)
+    except ValueError as exc:
+        problems["webhooks"] = str(exc)
+        return None
+
+
 def parse_account_input(body: Any, *, account_id: str | None = None) -> AccountInput:
     """An ``AccountInput`` from a request body in the reference's shape.
 
@@ -390,7 +407,7 @@ def parse_account_input(body: Any, *, account_id: str | None = None) -> AccountI
     problems = _Problems()
     if not isinstance(body, Mapping):
         raise InvalidAccount({"value": '"value" must be an object'})
-    allowed = {"name", "imap", "smtp", "copy", "notifyFrom"}
+    allowed = {"name", "imap", "smtp", "copy", "notifyFrom", "webhooks"}
     if account_id is None:
         allowed.add("account")
         account_id = problems.text(body.get("account"), "account", MAX_ID) or ""
@@ -406,6 +423,7 @@ def parse_account_input(body: Any, *, account_id: str | None = None) -> AccountI
         smtp = _smtp(body["smtp"], problems)
     copy = None if "copy" not in body else problems.boolean(body["copy"], "copy", True)
     notify_from = _notify_from(body["notifyFrom"], problems) if "notifyFrom" in body else None
+    webhooks = _webhooks(body["webhooks"], problems) if "webhooks" in body else None
     if problems:
         raise InvalidAccount(dict(problems))
-    return AccountInput(account_id, name, imap, smtp, copy, notify_from)
+    return AccountInput(account_id, name, imap, smtp, copy, notify_from, webhooks)

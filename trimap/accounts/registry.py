@@ -19,6 +19,15 @@ consumer's pace.  The consumer reconciles: it reads the account again
 queue is in-process: changes made by another trimap sharing the Redis are
 not announced here.
 
+Listeners (``add_listener``) are the other way to hear of changes: each is
+awaited, in the caller's task, after a create, update or delete is stored
+and before the call returns, as ``Settings`` listeners are.  The webhook
+supervisor uses this so that an account's own webhook URL has its cursor
+before ``POST /v1/account`` is answered.  A listener's error fails the call
+(the change itself is stored by then).  ``webhook_url``/``webhook_urls``
+read accounts' own webhook URLs through an index, without reading every
+account.
+
 Rules it keeps: the secrets key is checked against the stored key token
 before the first read or write of secrets (``check_key``; the service
 calls it at start), so a wrong key is refused at once instead of sealing
@@ -27,7 +36,7 @@ new secrets with a second key; nothing here logs or formats a secret.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -42,7 +51,14 @@ from trimap.accounts.model import (
     AccountSummary,
 )
 
-__all__ = ["AccountBackend", "AccountChange", "AccountChanges", "AccountPage", "AccountRegistry"]
+__all__ = [
+    "AccountBackend",
+    "AccountChange",
+    "AccountChanges",
+    "AccountListener",
+    "AccountPage",
+    "AccountRegistry",
+]
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
@@ -69,6 +85,10 @@ class AccountBackend(Protocol):
 
     async def delete(self, account_id: str) -> bool: ...
 
+    async def webhook_url(self, account_id: str) -> str | None: ...
+
+    async def webhook_urls(self) -> dict[str, str]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class AccountChange:
@@ -76,6 +96,9 @@ class AccountChange:
 
     id: str
     kind: ChangeKind
+
+
+AccountListener = Callable[[AccountChange], Awaitable[None]]
 
 
 class AccountChanges:
@@ -129,7 +152,17 @@ class AccountRegistry:
     def __init__(self, store: AccountBackend) -> None:
         self._store = store
         self._key_checked = False
+        self._listeners: list[AccountListener] = []
         self.changes = AccountChanges()
+
+    def add_listener(self, listener: AccountListener) -> None:
+        """Await ``listener(change)`` after every stored create, update and delete."""
+        self._listeners.append(listener)
+
+    async def _announce(self, change: AccountChange) -> None:
+        self.changes.announce(change)
+        for listener in self._listeners:
+            await listener(change)
 
     async def check_key(self) -> None:
         """Refuse (``SecretKeyError``) a secrets key other than the one Redis holds secrets for."""
@@ -145,14 +178,14 @@ class AccountRegistry:
         """
         await self.check_key()
         created = await self._store.write(change, create=True, notify_from=datetime.now(UTC))
-        self.changes.announce(AccountChange(change.id, "created" if created else "updated"))
+        await self._announce(AccountChange(change.id, "created" if created else "updated"))
         return created
 
     async def update(self, change: AccountInput) -> None:
         """Change the named fields of an existing account; ``AccountNotFound`` if unknown."""
         await self.check_key()
         await self._store.write(change, create=False, notify_from=datetime.now(UTC))
-        self.changes.announce(AccountChange(change.id, "updated"))
+        await self._announce(AccountChange(change.id, "updated"))
 
     async def get(self, account_id: str) -> Account:
         """The account, secrets decrypted; ``AccountNotFound`` if unknown."""
@@ -176,7 +209,7 @@ class AccountRegistry:
         """Remove the account and all its data; ``False`` if it did not exist."""
         deleted = await self._store.delete(account_id)
         if deleted:
-            self.changes.announce(AccountChange(account_id, "deleted"))
+            await self._announce(AccountChange(account_id, "deleted"))
         return deleted
 
     async def set_state(
@@ -184,3 +217,13 @@ class AccountRegistry:
     ) -> None:
         """Record the connection state; ``AccountNotFound`` if the account is gone."""
         await self._store.set_state(account_id, state, last_error)
+
+    async def webhook_url(self, account_id: str) -> str | None:
+        """The account's own webhook URL; ``None`` when it has none or does not exist."""
+        await self.check_key()
+        return await self._store.webhook_url(account_id)
+
+    async def webhook_urls(self) -> dict[str, str]:
+        """Every account with its own webhook URL, and the URL."""
+        await self.check_key()
+        return await self._store.webhook_urls()

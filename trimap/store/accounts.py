@@ -6,12 +6,16 @@ Keys (one hash tag, ``{accounts}``, so every script's keys share a slot):
   ``name``, ``imap`` and ``smtp`` (JSON in the API's shape, with ``auth.pass``
   and ``auth.accessToken`` replaced by sealed tokens), ``copy`` (``true`` or
   ``false``), ``notifyFrom`` (ISO 8601), ``state``, ``lastError`` (JSON, only
-  while there is one);
+  while there is one), ``webhooks`` (the account's own webhook URL as a sealed
+  token, only while it has one);
 * ``trimap:{accounts}:ids``: sorted set of every account, all scores 0, member
   ``lower(id) NUL id`` (ASCII lower-casing, done in Lua), so ``ZRANGE`` by rank
   pages through ids in case-insensitive order, as the reference lists them;
 * ``trimap:{accounts}:state:<state>``: the same members, per state, so a
   state filter pages as cheaply as the full list;
+* ``trimap:{accounts}:webhooks``: set of the ids of accounts that have their
+  own webhook URL, so the webhook supervisor lists them without reading every
+  account;
 * ``trimap:{accounts}:k:<id>``: set naming every other key that holds the
   account's data (sync state, logs ...), so deletion finds them without
   ``KEYS`` or ``SCAN``; store modules add their keys with ``track_keys``;
@@ -19,15 +23,18 @@ Keys (one hash tag, ``{accounts}``, so every script's keys share a slot):
   refuse a key other than the one the stored secrets were sealed with.
 
 Every change is one Lua script (create-or-update, state change, delete), so
-the record and its index entries never disagree.  A write sets only the
-fields a request names (``HSET``) and, for a new account, the defaults with
-``HSETNX``: an update never resets ``copy`` or ``notifyFrom``.
+the record and its index entries never disagree (the write script puts the id
+in the webhook index exactly when the record holds ``webhooks`` after the
+write).  A write sets only the fields a request names (``HSET``) and, for a
+new account, the defaults with ``HSETNX``: an update never resets ``copy`` or
+``notifyFrom``.
 
-Rules it keeps: secrets reach Redis only sealed by the ``SecretBox``, bound
-to the account id and field, so a token copied elsewhere does not decrypt;
-listing reads no secret at all.  The list and delete scripts reach keys they
-build from a prefix or read from the key index, which Redis Cluster forbids:
-fine on one Redis, to revisit (with hash tags per account) for a cluster.
+Rules it keeps: secrets (passwords, tokens, the webhook URL) reach Redis only
+sealed by the ``SecretBox``, bound to the account id and field, so a token
+copied elsewhere does not decrypt; listing reads no secret at all.  The list
+and delete scripts reach keys they build from a prefix or read from the key
+index, which Redis Cluster forbids: fine on one Redis, to revisit (with hash
+tags per account) for a cluster.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ IDS_KEY = PREFIX + "ids"
 RECORD_PREFIX = PREFIX + "a:"
 KEYS_PREFIX = PREFIX + "k:"
 KEYCHECK_KEY = PREFIX + "keycheck"
+WEBHOOKS_KEY = PREFIX + "webhooks"
 KEYCHECK_TEXT = "trimap secrets key check"
 _STATE_KEYS = [PREFIX + "state:" + state for state in ACCOUNT_STATES]
 _SECRET_FIELDS = ("pass", "accessToken")
@@ -69,7 +77,8 @@ _MEMBER = "local member = string.lower(id) .. '\\0' .. id\n"
 
 _WRITE = (
     """
--- KEYS: record, ids, state sets...; ARGV: mode, id, nset, pairs..., ndel, fields..., defaults...
+-- KEYS: record, ids, the init state set, webhook index
+-- ARGV: mode, id, nset, pairs..., ndel, fields..., defaults...
 local record, ids = KEYS[1], KEYS[2]
 local mode, id = ARGV[1], ARGV[2]
 """
@@ -85,6 +94,11 @@ local ndel_at = 4 + 2 * nset
 local ndel = tonumber(ARGV[ndel_at])
 if nset > 0 then redis.call('HSET', record, unpack(ARGV, 4, 3 + 2 * nset)) end
 if ndel > 0 then redis.call('HDEL', record, unpack(ARGV, ndel_at + 1, ndel_at + ndel)) end
+if redis.call('HEXISTS', record, 'webhooks') == 1 then
+  redis.call('SADD', KEYS[4], id)
+else
+  redis.call('SREM', KEYS[4], id)
+end
 if not existed then
   for i = ndel_at + ndel + 1, #ARGV, 2 do redis.call('HSETNX', record, ARGV[i], ARGV[i + 1]) end
   redis.call('HSET', record, 'account', id, 'state', 'init')
@@ -124,7 +138,7 @@ return 1
 
 _DELETE = (
     """
--- KEYS: record, ids, key index, state sets...; ARGV: id
+-- KEYS: record, ids, key index, webhook index, state sets...; ARGV: id
 local record, ids, index, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
 """
     + _MEMBER
@@ -136,7 +150,8 @@ for i = 1, #tracked, 500 do
 end
 redis.call('DEL', record, index)
 redis.call('ZREM', ids, member)
-for i = 4, #KEYS do redis.call('ZREM', KEYS[i], member) end
+redis.call('SREM', KEYS[4], id)
+for i = 5, #KEYS do redis.call('ZREM', KEYS[i], member) end
 return existed
 """
 )
@@ -153,14 +168,28 @@ end
 return {total, rows}
 """
 
+_WEBHOOKS = """
+-- KEYS: the webhook index; ARGV: record prefix.  Every account with its own URL: {id, sealed URL}
+local rows = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local sealed = redis.call('HGET', ARGV[1] .. id, 'webhooks')
+  if sealed then rows[#rows + 1] = {id, sealed} end
+end
+return rows
+"""
+
 
 def _record_key(account_id: str) -> str:
     return RECORD_PREFIX + account_id
 
 
-def _bound_to(account_id: str, protocol: str, name: str) -> str:
+def _bound_to(account_id: str, field: str) -> str:
     """What a secret is bound to: its account and field, unambiguously."""
-    return json.dumps([account_id, f"{protocol}.auth.{name}"], ensure_ascii=False)
+    return json.dumps([account_id, field], ensure_ascii=False)
+
+
+def _auth_field(protocol: str, name: str) -> str:
+    return f"{protocol}.auth.{name}"
 
 
 def _state_index(state: AccountState) -> int:
@@ -178,6 +207,7 @@ class AccountStore:
         self._state_script = client.register_script(_SET_STATE)
         self._delete_script = client.register_script(_DELETE)
         self._list_script = client.register_script(_LIST)
+        self._webhooks_script = client.register_script(_WEBHOOKS)
 
     async def check_key(self) -> None:
         """Refuse (``SecretKeyError``) a key other than the one stored secrets were sealed with.
@@ -206,7 +236,9 @@ class AccountStore:
 
     def _seal(self, account_id: str, protocol: str, settings: ServerSettings) -> str:
         sealed = {
-            name: self._box.encrypt(value, bound_to=_bound_to(account_id, protocol, name))
+            name: self._box.encrypt(
+                value, bound_to=_bound_to(account_id, _auth_field(protocol, name))
+            )
             for name, value in settings.secrets().items()
         }
         return json.dumps(settings.to_json(sealed), ensure_ascii=False, separators=(",", ":"))
@@ -217,9 +249,12 @@ class AccountStore:
         if isinstance(auth, dict):
             for name in _SECRET_FIELDS:
                 if name in auth:
-                    bound_to = _bound_to(account_id, protocol, name)
+                    bound_to = _bound_to(account_id, _auth_field(protocol, name))
                     auth[name] = self._box.decrypt(auth[name], bound_to=bound_to)
         return body
+
+    def _open_webhooks(self, account_id: str, sealed: bytes) -> str:
+        return self._box.decrypt(sealed.decode(), bound_to=_bound_to(account_id, "webhooks"))
 
     async def write(self, change: AccountInput, *, create: bool, notify_from: datetime) -> bool:
         """Apply ``change``; ``True`` if it created the account.
@@ -240,12 +275,17 @@ class AccountStore:
             fields["copy"] = "true" if change.copy else "false"
         if change.notify_from is not None:
             fields["notifyFrom"] = change.notify_from.isoformat()
+        if change.webhooks:
+            bound_to = _bound_to(change.id, "webhooks")
+            fields["webhooks"] = self._box.encrypt(change.webhooks, bound_to=bound_to)
         removed = ["smtp"] if change.smtp is False else []
+        if change.webhooks is False:
+            removed.append("webhooks")
         defaults = {"copy": "true", "notifyFrom": notify_from.isoformat()}
         args: list[Any] = ["upsert" if create else "update", change.id, len(fields)]
         args += [item for pair in fields.items() for item in pair]
         args += [len(removed), *removed, *(item for pair in defaults.items() for item in pair)]
-        keys = [_record_key(change.id), IDS_KEY, _STATE_KEYS[_state_index("init")]]
+        keys = [_record_key(change.id), IDS_KEY, _STATE_KEYS[_state_index("init")], WEBHOOKS_KEY]
         result = await self._store.call(lambda: self._write_script(keys=keys, args=args))
         if result == -1:
             raise AccountNotFound(change.id)
@@ -263,6 +303,7 @@ class AccountStore:
         imap = fields.get("imap")
         smtp = fields.get("smtp")
         last_error = fields.get("lastError")
+        webhooks = fields.get("webhooks")
         return Account(
             id=account_id,
             name=fields["name"].decode(),
@@ -272,7 +313,26 @@ class AccountStore:
             notify_from=datetime.fromisoformat(fields["notifyFrom"].decode()),
             state=_decode_state(fields["state"]),
             last_error=_decode_error(last_error) if last_error else None,
+            webhooks=self._open_webhooks(account_id, webhooks) if webhooks else None,
         )
+
+    async def webhook_url(self, account_id: str) -> str | None:
+        """The account's own webhook URL; ``None`` when it has none or does not exist."""
+        client = self._store.client
+        sealed: Any = await self._store.call(
+            lambda: client.hget(_record_key(account_id), "webhooks")
+        )
+        return None if sealed is None else self._open_webhooks(account_id, sealed)
+
+    async def webhook_urls(self) -> dict[str, str]:
+        """Every account that has its own webhook URL, and that URL (one atomic read)."""
+        rows = await self._store.call(
+            lambda: self._webhooks_script(keys=[WEBHOOKS_KEY], args=[RECORD_PREFIX])
+        )
+        return {
+            account_id.decode(): self._open_webhooks(account_id.decode(), sealed)
+            for account_id, sealed in rows
+        }
 
     async def page(
         self, state: AccountState | None, offset: int, count: int
@@ -304,7 +364,13 @@ class AccountStore:
 
     async def delete(self, account_id: str) -> bool:
         """Remove the account and every key it tracks; ``False`` if it did not exist."""
-        keys = [_record_key(account_id), IDS_KEY, KEYS_PREFIX + account_id, *_STATE_KEYS]
+        keys = [
+            _record_key(account_id),
+            IDS_KEY,
+            KEYS_PREFIX + account_id,
+            WEBHOOKS_KEY,
+            *_STATE_KEYS,
+        ]
         return bool(
             await self._store.call(lambda: self._delete_script(keys=keys, args=[account_id]))
         )

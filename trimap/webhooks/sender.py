@@ -1,16 +1,21 @@
 """``WebhookSender``: one destination, one task, every event in log order, at least once.
 
-How it works: a sender owns the cursor of one destination (``Destination.key``)
-in ``trimap.store.WebhookStore``.  It reads the event log after that cursor
-(filtered by the destination's event kinds), and POSTs each event's JSON
-(``Event.to_json()``, the reference's payload plus ``id``) to the URL.  Only a
-2xx answer moves the cursor on, and the cursor is written to Redis after each
-delivered event.  Anything else (another status, a timeout, no connection)
-is retried, the same body and headers each time, after a delay that grows
-from ``retry_min`` to at most ``retry_max`` seconds ("equal jitter": each
-delay lies between half its ceiling and the ceiling, and the ceiling doubles,
-so the gaps grow while retries of many senders spread out).  When the log has
-nothing new, the sender waits with ``EventLog.wait`` (no polling loop here).
+How it works: a sender owns the cursor of one destination
+(``Destination.key``) in ``trimap.store.WebhookStore``.  It reads the event
+log after that cursor (filtered by the destination's event kinds), and POSTs
+each event's JSON (``Event.to_json()``, the reference's payload plus ``id``)
+to the URL.  Only a 2xx answer moves the cursor on, and the cursor is written
+to Redis after each delivered event (or over events the sender ``skip``s: the
+global destination skips the events of accounts that have their own URL,
+``trimap.webhooks.routing``).  Anything else (another status, a timeout, no
+connection) is retried, the same body and headers each time, after a delay
+that grows from ``retry_min`` to at most ``retry_max`` seconds ("equal
+jitter": each delay lies between half its ceiling and the ceiling, and the
+ceiling doubles, so the gaps grow while retries of many senders spread out);
+an event that becomes skipped meanwhile is not retried.  When the log has
+nothing new, the sender waits with its ``wait`` function: ``EventLog.wait`` by
+default, an ``AccountWakeups`` bell for a per-account destination (no polling
+loop here).
 
 Rules it keeps:
 
@@ -30,6 +35,9 @@ Rules it keeps:
   wherever it is, and the interrupted event is delivered again next time.
 * **Secrets.**  Errors and logs name the URL redacted; the signing secret and
   URL credentials are never logged.
+* **Bounded metric labels.**  Metrics are labelled ``global`` (or the key of a
+  destination without an account) or ``account`` for every per-account
+  destination together, never with an account id.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import trio
@@ -50,8 +58,10 @@ from trimap.events import CursorExpired, Event, EventLog, EventPage
 from trimap.httpclient import HttpClient, HttpError, HttpResponseTooLarge, HttpTimeout, redact_url
 from trimap.metrics import Metrics
 from trimap.store import WebhookStore, position_before, position_time
+from trimap.store.webhooks import position_order
 
 __all__ = [
+    "ACCOUNT_LABEL",
     "EVENT_ID_HEADER",
     "SIGNATURE_HEADER",
     "USER_AGENT",
@@ -67,11 +77,15 @@ USER_AGENT = f"trimap/{__version__}"
 EVENT_ID_HEADER = "X-Trimap-Event-Id"
 SIGNATURE_HEADER = "X-Trimap-Signature"
 PAGE_SIZE = 100
+ACCOUNT_LABEL = "account"  # the metrics label of every per-account destination
+
+Skip = Callable[[Event], bool]
+Wait = Callable[[str], Awaitable[str]]
 
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where events go: ``key`` names the cursor (``global``; ``account:<id>`` later)."""
+    """Where events go: ``key`` names the cursor (``global``, or ``account:<id>``)."""
 
     key: str
     url: str
@@ -106,11 +120,6 @@ class _Expired(Exception):
     """The event being retried was trimmed from the log."""
 
 
-def _order(position: str) -> tuple[int, int]:
-    ms, seq = position.split("-")
-    return int(ms), int(seq)
-
-
 class WebhookSender:
     """Delivers one destination's events; run it under ``supervise`` (module comment)."""
 
@@ -124,9 +133,16 @@ class WebhookSender:
         *,
         retry_min: float = 1.0,
         retry_max: float = 300.0,
+        skip: Skip | None = None,
+        wait: Wait | None = None,
     ) -> None:
+        """``skip(event)``: leave this logged event out; ``wait(cursor)``: return once
+        something may follow ``cursor``, with the cursor to read on from (``cursor``, or a
+        later one when nothing for this destination lies between)."""
         self.destination = destination
         self._log = events
+        self._skip = skip or _skip_nothing
+        self._wait = wait or self._wait_for_log
         self._store = store
         self._client = client
         self._metrics = metrics
@@ -142,8 +158,8 @@ class WebhookSender:
 
     @property
     def label(self) -> str:
-        """The metrics label of this destination."""
-        return self.destination.key
+        """The metrics label of this destination: ``account`` for any per-account one."""
+        return self.destination.key if self.destination.account is None else ACCOUNT_LABEL
 
     def lag_seconds(self) -> float:
         """How long the event being delivered has waited since it was logged (0 when idle)."""
@@ -167,6 +183,8 @@ class WebhookSender:
                 page = await self._next_page(cursor, leftover)
                 leftover = ()
                 for index, event in enumerate(page.events):
+                    if self._skip(event):
+                        continue
                     try:
                         await self._deliver(event)
                     except _Expired:
@@ -176,14 +194,18 @@ class WebhookSender:
                     await self._store.set_cursor(self.destination.key, cursor)
                 if leftover:
                     continue
-                if page.cursor != cursor:  # entries the filter skipped
+                if page.cursor != cursor:  # entries the filters skipped
                     cursor = self.cursor = page.cursor
                     await self._store.set_cursor(self.destination.key, cursor)
                 if not page.has_more:
                     self.state, self.pending = "idle", None
-                    await self._log.wait(cursor)
+                    cursor = self.cursor = await self._wait(cursor)
         finally:
             self.state, self.pending = "stopped", None
+
+    async def _wait_for_log(self, after: str) -> str:
+        await self._log.wait(after)
+        return after
 
     async def _read(self, after: str | None) -> EventPage:
         events = self.destination.events
@@ -200,8 +222,12 @@ class WebhookSender:
             return await self._read(cursor)
         except CursorExpired:
             page = await self._read(None)
-        first = _order(_pos(page.events[0])) if page.events else None
-        lost = [e for e in leftover if first is None or _order(_pos(e)) < first]
+        first = position_order(_pos(page.events[0])) if page.events else None
+        lost = [
+            e
+            for e in leftover
+            if (first is None or position_order(_pos(e)) < first) and not self._skip(e)
+        ]
         if lost:
             self._metrics.webhook_deliveries.labels(destination=self.label, result="expired").inc(
                 len(lost)
@@ -220,7 +246,8 @@ class WebhookSender:
         return page
 
     async def _deliver(self, event: Event) -> None:
-        """POST ``event`` until a 2xx; ``_Expired`` once it is no longer in the log."""
+        """POST ``event`` until a 2xx or until it is skipped; ``_Expired`` once it is no
+        longer in the log."""
         body = json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
         headers = [
             ("Content-Type", "application/json"),
@@ -255,6 +282,8 @@ class WebhookSender:
                 },
             )
             await trio.sleep(delay)
+            if self._skip(event):  # handed over to another destination meanwhile
+                return
             try:
                 await self._log.read(position_before(_pos(event)), 1)
             except CursorExpired:
@@ -277,6 +306,10 @@ class WebhookSender:
         if 200 <= status < 300:
             return "success", None
         return "rejected", f"POST {redact_url(self.destination.url)}: HTTP {status} {reason}"
+
+
+def _skip_nothing(_event: Event) -> bool:
+    return False
 
 
 def _pos(event: Event) -> str:
