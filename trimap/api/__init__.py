@@ -10,7 +10,22 @@ from quart import request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from trimap.api import accounts, events, health, settings, stream, webhooks
+from trimap.api import (
+    accounts,
+    content,
+    events,
+    health,
+    logs,
+    mailboxes,
+    message_actions,
+    messages,
+    settings,
+    stats,
+    stream,
+    upload,
+    verify,
+    webhooks,
+)
 from trimap.api.context import EXTENSION_KEY
 from trimap.api.errors import register_error_handlers
 from trimap.runtime import Runtime
@@ -39,4 +54,12 @@ def create_app(instance: Runtime) -> QuartTrio:
     app.register_blueprint(settings.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(stream.blueprint)
+    app.register_blueprint(content.blueprint)
+    app.register_blueprint(logs.blueprint)
+    app.register_blueprint(stats.blueprint)
+    app.register_blueprint(verify.blueprint)
+    app.register_blueprint(mailboxes.blueprint)
+    app.register_blueprint(messages.blueprint)
+    app.register_blueprint(message_actions.blueprint)
+    app.register_blueprint(upload.blueprint)
     return app

@@ -6,6 +6,7 @@ what to fetch and turn what came back into the reference's JSON shapes.
 * ``ids``: message, text and attachment ids (reference-compatible base64url);
 * ``summary``: the message object from a FETCH, and the body-part walk;
 * ``text``: transfer encodings, charsets, ``format=flowed``, byte limits;
+* ``transfer``: transfer encodings undone chunk by chunk, for streamed downloads;
 * ``headers``: RFC 2047 encoded words and raw header blocks.
 """
 
