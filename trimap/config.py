@@ -303,6 +303,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a webhook destination has to answer a delivery in full; then it is retried.",
     ),
     Setting(
+        "outbox.retryMin",
+        "outbox_retry_min",
+        _parse_seconds,
+        30.0,
+        "Seconds before a queued message that failed for a temporary reason (a 4xx reply, "
+        "the server unreachable) is tried again; each retry waits up to twice as long as "
+        "the one before (with jitter), up to outbox.retryMax.",
+    ),
+    Setting(
+        "outbox.retryMax",
+        "outbox_retry_max",
+        _parse_seconds,
+        3600.0,
+        "Longest wait between two attempts at sending a queued message, in seconds. A "
+        "message is given up (messageFailed) once it is older than events.retention.",
+    ),
+    Setting(
         "secrets.key",
         "secrets_key",
         _parse_secret_key,
@@ -337,6 +354,8 @@ class Config:
     webhooks_retry_max: float
     webhooks_connect_timeout: float
     webhooks_timeout: float
+    outbox_retry_min: float
+    outbox_retry_max: float
     secrets_key: bytes | None = field(repr=False)  # repr=False: never printed
 
     @property

@@ -23,7 +23,10 @@ from trimap.events import EventLog
 from trimap.metrics import Metrics
 from trimap.settings import Settings
 from trimap.store import ProtocolLogStore, RedisStore
+from trimap.store.outbox import OutboxStore
 from trimap.store.sync import SyncStore
+from trimap.submit.outbox import Outbox
+from trimap.submit.send import Submitter
 from trimap.webhooks import WebhookSupervisor
 
 __all__ = ["Runtime"]
@@ -44,6 +47,9 @@ class Runtime:
     sync: SyncStore
     protocol_logs: ProtocolLogStore
     auth_server: AuthServer
+    submitter: Submitter
+    outbox: Outbox
+    outbox_store: OutboxStore
     private_redis: bool = False
     stopping: trio.Event = field(default_factory=trio.Event)  # set when the service stops
     started_at: float = field(default_factory=time.time)

@@ -13,7 +13,8 @@ How it works: ``serve`` opens the service's root nursery and starts, in order,
    account, started from the registry, with an outbound HTTP client for the
    auth server);
 5. the ``WebhookSupervisor`` (supervised), one sender task per webhook
-   destination, each reading the event log with its own cursor;
+   destination, each reading the event log with its own cursor, and the
+   outbox worker (supervised), which sends queued and scheduled mail;
 6. Hypercorn serving the Quart-Trio app on ``api.host:api.port``.
 
 It then waits for a stop request (SIGINT/SIGTERM, or the ``stop`` event a
@@ -62,7 +63,10 @@ from trimap.store import (
     redacted_url,
 )
 from trimap.store.accounts import AccountStore
+from trimap.store.outbox import OutboxStore
 from trimap.store.sync import SyncStore
+from trimap.submit.outbox import Outbox
+from trimap.submit.send import Submitter
 from trimap.supervise import Backoff, supervise
 from trimap.sync.announce import NotifyOptions
 from trimap.webhooks import WebhookSupervisor
@@ -264,6 +268,24 @@ async def _run(
             response_timeout=config.webhooks_timeout,
         )
         await nursery.start(partial(supervise, "webhooks", webhooks.run, backoff=Backoff()))
+        submitter = Submitter(
+            accounts,
+            engine,
+            sync_store,
+            auth_server.credentials,
+            events,
+            max_original=config.api_max_size,
+        )
+        outbox_store = OutboxStore(store)
+        outbox = Outbox(
+            outbox_store,
+            submitter,
+            events,
+            retry_min=config.outbox_retry_min,
+            retry_max=config.outbox_retry_max,
+            max_age=config.events_retention,
+        )
+        await nursery.start(partial(supervise, "outbox", outbox.run, backoff=Backoff()))
         runtime = Runtime(
             config,
             store,
@@ -276,6 +298,9 @@ async def _run(
             sync=sync_store,
             protocol_logs=protocol_logs,
             auth_server=auth_server,
+            submitter=submitter,
+            outbox=outbox,
+            outbox_store=outbox_store,
             private_redis=private,
             stopping=stop,
         )

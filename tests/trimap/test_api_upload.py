@@ -132,7 +132,7 @@ async def test_reply_and_forward_are_threaded_without_flagging_the_original(
     forward = {
         "path": "Drafts",
         "text": "FYI",
-        "reference": {"message": parent, "action": "forward"},
+        "reference": {"message": parent, "action": "forward", "attachOriginal": True},
     }
     answer = await api.call("POST", url, forward)
     assert answer.status == 200, answer.body
@@ -155,7 +155,10 @@ async def test_a_forwarded_original_over_the_size_limit_is_refused(
         await trio.to_thread.run_sync(mailserver.deliver, mail_user.email, big)
         listing = await api.call("GET", f"/v1/account/{account}/messages?path=INBOX")
         parent = listing.json()["messages"][0]["id"]
-        forward = {"path": "Drafts", "reference": {"message": parent, "action": "forward"}}
+        forward = {
+            "path": "Drafts",
+            "reference": {"message": parent, "action": "forward", "attachOriginal": True},
+        }
         too_large = await api.call("POST", f"/v1/account/{account}/message", forward)
         error(too_large, 413, "ReferenceTooLarge")
         reply = {"path": "Drafts", "reference": {"message": parent}}  # needs no source

@@ -176,3 +176,27 @@ async def test_command_lines_cannot_carry_line_breaks(
     async with open_smtp_client(settings(mailserver.smtp_port), password(mail_user)) as client:
         with pytest.raises(ValueError, match="CR or LF"):
             await client.command("NOOP\r\nRSET")
+
+
+def test_data_is_dot_stuffed_with_crlf_line_ends() -> None:
+    from trimap.smtp.client import _data_lines
+
+    assert _data_lines(b".a\nb\r\n..c\r\nd") == b"..a\r\nb\r\n...c\r\nd\r\n.\r\n"
+    assert _data_lines(b"x\r\n") == b"x\r\n.\r\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "temporary"),
+    [
+        ("EENVELOPE", 450, True),
+        ("EMESSAGE", 554, False),
+        ("ECONNREFUSED", None, True),
+        ("ETIMEDOUT", None, True),
+        ("EAUTH", 535, False),
+        ("EAUTH", 454, True),
+        ("EAUTH", None, False),
+        ("ETLS", None, False),
+    ],
+)
+def test_which_failures_are_worth_a_retry(code: str, status: int | None, temporary: bool) -> None:
+    assert SmtpError("x", code, status).temporary is temporary

@@ -19,9 +19,11 @@ from trimap.api import (
     mailboxes,
     message_actions,
     messages,
+    openapi,
     settings,
     stats,
     stream,
+    submit,
     upload,
     verify,
     webhooks,
@@ -62,4 +64,6 @@ def create_app(instance: Runtime) -> QuartTrio:
     app.register_blueprint(messages.blueprint)
     app.register_blueprint(message_actions.blueprint)
     app.register_blueprint(upload.blueprint)
+    app.register_blueprint(openapi.blueprint)
+    app.register_blueprint(submit.blueprint)
     return app

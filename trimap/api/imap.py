@@ -25,8 +25,8 @@ else of a lower layer's exception is.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import trio
 
@@ -37,7 +37,13 @@ from trimap.api.errors import ApiError
 from trimap.engine import AccountNotConnected, AccountSession
 from trimap.mailbox.locate import FolderNotFound, MessageNotFound
 
-__all__ = ["IMAP_DEADLINE", "account_not_found", "account_session"]
+__all__ = [
+    "IMAP_DEADLINE",
+    "account_not_found",
+    "account_session",
+    "imap_errors",
+    "require_account",
+]
 
 IMAP_DEADLINE = 30.0
 
@@ -60,17 +66,29 @@ def account_not_found() -> ApiError:
 async def account_session(account_id: str) -> AsyncIterator[AccountSession]:
     """A turn on ``account_id``'s connection; failures become ``ApiError`` (module comment)."""
     instance = runtime()
+    await require_account(account_id)
+    # Shielded: a client that goes away mid-request must not cancel an IMAP command
+    # half-way (that would break the account's connection); the deadline still holds.
+    with imap_errors(), trio.CancelScope(shield=True), trio.fail_after(IMAP_DEADLINE):
+        async with instance.engine.session(account_id) as session:
+            yield session
+
+
+async def require_account(account_id: str) -> None:
+    """The 404 ``AccountNotFound`` unless the account exists."""
+    instance = runtime()
     if instance.engine.runner(account_id) is None:
         try:
             await instance.accounts.get(account_id)
         except AccountNotFound:
             raise account_not_found() from None
+
+
+@contextmanager
+def imap_errors() -> Iterator[None]:
+    """Turn what working on a connection can raise into ``ApiError`` (module comment)."""
     try:
-        # Shielded: a client that goes away mid-request must not cancel an IMAP command
-        # half-way (that would break the account's connection); the deadline still holds.
-        with trio.CancelScope(shield=True), trio.fail_after(IMAP_DEADLINE):
-            async with instance.engine.session(account_id) as session:
-                yield session
+        yield
     except AccountNotConnected as refused:
         message = _NOT_CONNECTED.get(refused.state, "Account is currently not available")
         raise ApiError(503, message, refused.state) from None

@@ -129,6 +129,7 @@ class Reference:
 
     message: str
     action: Action = "reply"
+    attach_original: bool = False  # a forward carries the original as message/rfc822
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +317,7 @@ class _Reader:
     def reference(self, value: Any, key: str) -> Reference | None:
         if value is None:
             return None
-        fields = self.object(value, key, frozenset({"message", "action"}))
+        fields = self.object(value, key, frozenset({"message", "action", "attachOriginal"}))
         if fields is None:
             return None
         message = self.string(fields.get("message"), f"{key}.message")
@@ -326,7 +327,14 @@ class _Reader:
         if action not in ("reply", "forward"):
             self.fail(f"{key}.action", f'"{key}.action" must be reply or forward')
             return None
-        return Reference(message, action) if message is not None else None
+        attach = fields.get("attachOriginal", False)
+        if not isinstance(attach, bool):
+            self.fail(f"{key}.attachOriginal", f'"{key}.attachOriginal" must be a boolean')
+            return None
+        if attach and action != "forward":
+            self.fail(f"{key}.attachOriginal", "only a forward can attach the original")
+            return None
+        return Reference(message, action, attach) if message is not None else None
 
 
 def _attachable(content_type: str) -> bool:

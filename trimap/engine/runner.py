@@ -54,6 +54,7 @@ from trimap.store.sync import AccountGone, SyncStore
 from trimap.supervise import Backoff, open_unwrapping_nursery
 from trimap.sync.announce import Announcer, NotifyOptions
 from trimap.sync.folder import SelectedFolder
+from trimap.sync.folderlist import FolderInfo
 
 __all__ = ["AccountNotConnected", "AccountRunner", "AccountSession", "RunnerServices"]
 
@@ -118,6 +119,11 @@ class AccountSession:
     @property
     def account_id(self) -> str:
         return self._watch.account_id
+
+    @property
+    def folders(self) -> list[FolderInfo]:
+        """The watched folders (as last listed): path, delimiter, special use."""
+        return list(self._watch.plan.folders.values())
 
     @property
     def special_use(self) -> dict[str, str]:

@@ -38,6 +38,9 @@ mailboxDeleted      path, uidValidity (the last one known)
 mailboxReset        path, prevUidValidity, uidValidity
 authentication*,    the ISO time it happened: these are not re-detected, so
 connectError        every occurrence is its own fact
+messageSent,        the queue id (or, for a message sent at once, its
+messageFailed       Message-ID): a message is sent or given up once
+messageDeliveryError  the queue id and the attempt number
 ==================  ==========================================================
 
 Without CONDSTORE, the change counter (``trimap.sync.checkpoint``) tells a
@@ -69,6 +72,9 @@ EVENT_KINDS = frozenset(
         "authenticationSuccess",
         "authenticationError",
         "connectError",
+        "messageSent",
+        "messageDeliveryError",
+        "messageFailed",
     }
 )
 STABLE_ID_VERSION = 1

@@ -4,7 +4,8 @@ How it works: ``read_original(session, store, reference, max_source=...)``
 finds the message the reference's id names (``locate_message``: a stale id
 is ``MessageNotFound``), fetches its size and the header fields that thread
 it -- ``BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES SUBJECT)]``
--- in one ``UID FETCH``, and for a forward the whole message, and returns a
+-- in one ``UID FETCH``, and for a forward with ``attachOriginal`` the whole
+message, and returns a
 ``trimap.compose.Original``.  ``message_ids`` reads the ``<id>`` tokens of
 a Message-ID, In-Reply-To or References value.
 
@@ -67,7 +68,7 @@ async def read_original(
     own = message_ids(headers.get("message-id", ""))
     parent = message_ids(headers.get("in-reply-to", ""))
     source = None
-    if reference.action == "forward":
+    if reference.attach_original:
         size = found.size or 0
         if size > max_source:
             raise OriginalTooLarge(size)

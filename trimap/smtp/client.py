@@ -20,15 +20,18 @@ many slow servers at once would exhaust the thread pool the Redis facade
 also uses.  Here every wait is a cancel scope of the caller's task, the
 transport (TCP with a deadline, TLS contexts, errno-named failures) is
 imapproto's, the same code IMAP connects with, and the protocol needed is
-small: a reply is a code and some lines.  Sending (MAIL, RCPT, DATA) will
-be added here, on ``command``.
+small: a reply is a code and some lines.  ``send`` runs MAIL FROM, RCPT TO
+and DATA (with SIZE and BODY=8BITMIME where offered, dot-stuffing, CRLF).
 
 Every failure is an ``SmtpError`` with a message, a code as the reference's
 SMTP library names them and, when the server answered, the reply's number
 (``status``): ``ECONNREFUSED``/``ETIMEDOUT``/... (connecting), ``ETLS`` (TLS
 or STARTTLS), ``EAUTH`` (login refused: the server's own text, e.g. its 535),
 ``ECONNECTION`` (refused greeting, connection lost), ``EPROTOCOL`` (the
-server broke the protocol).
+server broke the protocol), ``EENVELOPE`` (sender or every recipient refused),
+``EMESSAGE`` (the message refused after DATA).  ``SmtpError.temporary`` says
+whether trying again later can help: a 4xx reply or a network failure, not a
+5xx or a refused login.
 
 Rules it keeps: credentials travel only in the AUTH exchange and no message
 quotes a line we sent; what we send cannot hold CR or LF; reads are bounded
@@ -42,7 +45,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
@@ -59,11 +62,19 @@ from imapproto.client import (
 )
 from trimap.accounts.model import Auth, SmtpSettings
 
-__all__ = ["SmtpClient", "SmtpError", "SmtpReply", "SmtpTimeouts", "open_smtp_client"]
+__all__ = [
+    "SendResult",
+    "SmtpClient",
+    "SmtpError",
+    "SmtpReply",
+    "SmtpTimeouts",
+    "open_smtp_client",
+]
 
 MAX_LINE = 8192  # RFC 5321 allows 512 octets per reply line; servers are often longer
 MAX_REPLY_LINES = 512
 RECEIVE_SIZE = 16384
+MIN_SEND_RATE = 64 * 1024  # bytes/s: DATA may take reply timeout + size / this rate
 _REPLY_LINE = re.compile(rb"([2-5][0-9][0-9])([ -]|$)")
 
 
@@ -75,6 +86,26 @@ class SmtpError(Exception):
         self.message = message
         self.code = code
         self.status = status
+
+    @property
+    def temporary(self) -> bool:
+        """Whether a later attempt may succeed: a 4xx reply, or no reply at all (network)."""
+        if self.status is not None:
+            return 400 <= self.status < 500
+        return self.code not in _PERMANENT_CODES
+
+
+_PERMANENT_CODES = frozenset({"EAUTH", "ETLS"})
+_DOT_AT_LINE_START = re.compile(rb"(^|\r\n)\.")
+_BARE_LINE_END = re.compile(rb"\r?\n")
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the server said to a message: its final reply, and the recipients it refused."""
+
+    reply: SmtpReply
+    refused: tuple[tuple[str, SmtpReply], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +308,38 @@ class SmtpClient:
         if reply.code != 235:
             raise SmtpError(f"Invalid login: {reply.text}", "EAUTH", reply.code)
 
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> SendResult:
+        """MAIL FROM ``sender``, RCPT TO each recipient, DATA ``message``; the final reply.
+
+        Recipients the server refuses are reported in ``refused``; if it refuses
+        the sender or every recipient, or the message, that is an ``SmtpError``.
+        """
+        options = ""
+        if self.has("SIZE"):
+            options += f" SIZE={len(message)}"
+        if self.has("8BITMIME") and not message.isascii():
+            options += " BODY=8BITMIME"
+        reply = await self.command(f"MAIL FROM:<{sender}>{options}")
+        if reply.code != 250:
+            raise SmtpError(f"Sender refused: {reply.text}", "EENVELOPE", reply.code)
+        refused = []
+        for recipient in recipients:
+            reply = await self.command(f"RCPT TO:<{recipient}>")
+            if reply.code not in (250, 251):
+                refused.append((recipient, reply))
+        if len(refused) == len(recipients):
+            await self.command("RSET")
+            raise SmtpError(f"Every recipient refused: {reply.text}", "EENVELOPE", reply.code)
+        reply = await self.command("DATA")
+        if reply.code != 354:
+            raise SmtpError(f"DATA refused: {reply.text}", "EMESSAGE", reply.code)
+        with self._guard("sending", self._timeouts.reply + len(message) / MIN_SEND_RATE):
+            await self._stream.send_all(_data_lines(message))
+        reply = await self.read_reply()
+        if reply.code != 250:
+            raise SmtpError(f"Message refused: {reply.text}", "EMESSAGE", reply.code)
+        return SendResult(reply, tuple(refused))
+
     async def aclose(self) -> None:
         """QUIT (briefly, when the session is intact) and close the connection."""
         try:
@@ -287,6 +350,14 @@ class SmtpClient:
             pass
         finally:
             await trio.aclose_forcefully(self._stream)
+
+
+def _data_lines(message: bytes) -> bytes:
+    """``message`` as DATA content: CRLF line ends, leading dots doubled, ``.`` to end."""
+    crlf = _BARE_LINE_END.sub(b"\r\n", message)
+    if not crlf.endswith(b"\r\n"):
+        crlf += b"\r\n"
+    return _DOT_AT_LINE_START.sub(rb"\1..", crlf) + b".\r\n"
 
 
 def _security(settings: SmtpSettings) -> Security:
