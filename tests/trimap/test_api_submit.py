@@ -288,3 +288,27 @@ async def test_an_idempotency_key_sends_once_and_a_schedule_can_be_cancelled(
     assert (await api.call("DELETE", f"/v1/outbox/{queue_id}")).json()["deleted"] is True
     assert (await api.call("DELETE", f"/v1/outbox/{queue_id}")).status == 404
     assert (await api.call("GET", "/v1/outbox")).json()["total"] == 0
+
+
+async def test_queued_messages_survive_a_restart(
+    redis_url: str, tmp_path: Path, mailserver: MailServer, make_mail_user
+) -> None:
+    ann, bob = make_mail_user("ann"), make_mail_user("bob")
+    options = {"outbox.retryMin": "0.2", "outbox.retryMax": "1"}
+    async with trio.open_nursery() as nursery:
+        relay = Relay(mailserver.smtps_port)  # refuses until opened: nothing can be sent yet
+        await nursery.start(relay.run)
+        async with running_api(redis_url, tmp_path, mailserver, **options) as api:
+            account = await sender_account(api, mailserver, ann, relay.port)
+            message = {"to": [{"address": bob.user}], "subject": "Across a restart", "queue": True}
+            queued = await api.call("POST", f"/v1/account/{account}/submit", message)
+            assert queued.status == 202, queued.body
+        relay.open()
+        async with running_api(redis_url, tmp_path, mailserver, **options) as api:
+            await wait_for_subject(mailserver, bob, "Across a restart")
+
+            async def emptied() -> bool:
+                return (await api.call("GET", "/v1/outbox")).json()["total"] == 0
+
+            await wait_until_async(emptied, 20, message="the outbox emptied")
+        nursery.cancel_scope.cancel()
