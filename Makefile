@@ -11,7 +11,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
-TEST_PACKAGES := dovecot-imapd dovecot-lmtpd redis-server
+TEST_PACKAGES := dovecot-imapd dovecot-lmtpd redis-server curl
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format clean
