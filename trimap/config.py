@@ -392,6 +392,11 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
+#: The environment variable naming the configuration file where no command line can
+#: (``hypercorn ... trimap.asgi:app``).
+CONFIG_FILE_ENV = "TRIMAP_CONFIG"
+
+
 def load_config(
     overrides: Mapping[str, str] | None = None,
     config_file: Path | None = None,
@@ -407,7 +412,7 @@ def load_config(
         setting = _BY_ENV.get(name)
         if setting is not None:
             _apply(values, setting.key, raw, f"environment {name}")
-        elif name.startswith("TRIMAP_"):
+        elif name.startswith("TRIMAP_") and name != CONFIG_FILE_ENV:
             raise ConfigError(f"unknown configuration variable '{name}' (environment)")
     for key, raw in (overrides or {}).items():
         _apply(values, key, raw, f"--{key}")

@@ -213,6 +213,94 @@ def _first_leaf(group: BaseExceptionGroup[StartupError]) -> StartupError:
     return _first_leaf(error) if isinstance(error, BaseExceptionGroup) else error
 
 
+async def start_runtime(config: Config, nursery: trio.Nursery, stop: trio.Event) -> Runtime:
+    """Start everything but HTTP in ``nursery`` (steps 1 to 5 of the module comment) and
+    give the ``Runtime`` the app serves; ``trimap.asgi`` uses it under an outside Hypercorn."""
+    store, private = await _open_store(config, nursery)
+    metrics = Metrics()
+    events = EventLog(
+        EventLogStore(
+            store,
+            retention=config.events_retention,
+            max_length=config.events_max_length,
+            dedupe_window=config.events_dedupe_window,
+        ),
+        metrics,
+    )
+    box, key_source = _secret_box(config)
+    accounts = await _open_accounts(store, box, key_source)
+    settings = Settings(SettingsStore(store), box)
+    auth_http = await nursery.start(_http_client)
+    protocol_logs = ProtocolLogStore(store)
+    protocol_logging = ProtocolLogging(protocol_logs, settings)
+    auth_server = AuthServer(auth_http, settings.auth_server)
+    sync_store = SyncStore(store)
+    nursery.start_soon(protocol_logging.run)
+    engine = AccountEngine(
+        accounts,
+        RunnerServices(
+            record_state=accounts.set_state,
+            sink=events,
+            sync_store=sync_store,
+            notify_options=partial(_notify_options, settings),
+            auth_server=auth_server.credentials,
+            protocol_log=protocol_logging.for_account,
+        ),
+        stop_timeout=config.shutdown_timeout * ENGINE_SHARE_OF_SHUTDOWN,
+    )
+    protocol_logging.follow(engine)
+    await nursery.start(engine.run)
+    webhooks = WebhookSupervisor(
+        events,
+        settings,
+        accounts,
+        WebhookStore(store),
+        metrics,
+        retry_min=config.webhooks_retry_min,
+        retry_max=config.webhooks_retry_max,
+        connect_timeout=config.webhooks_connect_timeout,
+        response_timeout=config.webhooks_timeout,
+    )
+    await nursery.start(partial(supervise, "webhooks", webhooks.run, backoff=Backoff()))
+    submitter = Submitter(
+        accounts,
+        engine,
+        sync_store,
+        auth_server.credentials,
+        events,
+        max_original=config.api_max_size,
+    )
+    outbox_store = OutboxStore(store)
+    outbox = Outbox(
+        outbox_store,
+        submitter,
+        events,
+        retry_min=config.outbox_retry_min,
+        retry_max=config.outbox_retry_max,
+        max_age=config.events_retention,
+    )
+    await nursery.start(partial(supervise, "outbox", outbox.run, backoff=Backoff()))
+    runtime = Runtime(
+        config,
+        store,
+        engine,
+        events,
+        metrics,
+        settings,
+        webhooks,
+        accounts=accounts,
+        sync=sync_store,
+        protocol_logs=protocol_logs,
+        auth_server=auth_server,
+        submitter=submitter,
+        outbox=outbox,
+        outbox_store=outbox_store,
+        private_redis=private,
+        stopping=stop,
+    )
+    return runtime
+
+
 async def _run(
     config: Config,
     stop: trio.Event,
@@ -222,88 +310,8 @@ async def _run(
     async with trio.open_nursery() as nursery:
         if handle_signals:
             nursery.start_soon(_stop_on_signals, stop)
-        store, private = await _open_store(config, nursery)
-        metrics = Metrics()
-        events = EventLog(
-            EventLogStore(
-                store,
-                retention=config.events_retention,
-                max_length=config.events_max_length,
-                dedupe_window=config.events_dedupe_window,
-            ),
-            metrics,
-        )
-        box, key_source = _secret_box(config)
-        accounts = await _open_accounts(store, box, key_source)
-        settings = Settings(SettingsStore(store), box)
-        auth_http = await nursery.start(_http_client)
-        protocol_logs = ProtocolLogStore(store)
-        protocol_logging = ProtocolLogging(protocol_logs, settings)
-        auth_server = AuthServer(auth_http, settings.auth_server)
-        sync_store = SyncStore(store)
-        nursery.start_soon(protocol_logging.run)
-        engine = AccountEngine(
-            accounts,
-            RunnerServices(
-                record_state=accounts.set_state,
-                sink=events,
-                sync_store=sync_store,
-                notify_options=partial(_notify_options, settings),
-                auth_server=auth_server.credentials,
-                protocol_log=protocol_logging.for_account,
-            ),
-            stop_timeout=config.shutdown_timeout * ENGINE_SHARE_OF_SHUTDOWN,
-        )
-        protocol_logging.follow(engine)
-        await nursery.start(engine.run)
-        webhooks = WebhookSupervisor(
-            events,
-            settings,
-            accounts,
-            WebhookStore(store),
-            metrics,
-            retry_min=config.webhooks_retry_min,
-            retry_max=config.webhooks_retry_max,
-            connect_timeout=config.webhooks_connect_timeout,
-            response_timeout=config.webhooks_timeout,
-        )
-        await nursery.start(partial(supervise, "webhooks", webhooks.run, backoff=Backoff()))
-        submitter = Submitter(
-            accounts,
-            engine,
-            sync_store,
-            auth_server.credentials,
-            events,
-            max_original=config.api_max_size,
-        )
-        outbox_store = OutboxStore(store)
-        outbox = Outbox(
-            outbox_store,
-            submitter,
-            events,
-            retry_min=config.outbox_retry_min,
-            retry_max=config.outbox_retry_max,
-            max_age=config.events_retention,
-        )
-        await nursery.start(partial(supervise, "outbox", outbox.run, backoff=Backoff()))
-        runtime = Runtime(
-            config,
-            store,
-            engine,
-            events,
-            metrics,
-            settings,
-            webhooks,
-            accounts=accounts,
-            sync=sync_store,
-            protocol_logs=protocol_logs,
-            auth_server=auth_server,
-            submitter=submitter,
-            outbox=outbox,
-            outbox_store=outbox_store,
-            private_redis=private,
-            stopping=stop,
-        )
+        runtime = await start_runtime(config, nursery, stop)
+        engine, store, private = runtime.engine, runtime.store, runtime.private_redis
         app = create_app(runtime)
         http_finished = trio.Event()
         bound: list[str] = await nursery.start(_serve_http, app, config, stop, http_finished)

@@ -19,7 +19,6 @@ from trimap.api import (
     mailboxes,
     message_actions,
     messages,
-    openapi,
     settings,
     stats,
     stream,
@@ -30,24 +29,36 @@ from trimap.api import (
 )
 from trimap.api.context import EXTENSION_KEY
 from trimap.api.errors import register_error_handlers
+from trimap.config import Config
 from trimap.runtime import Runtime
 
-__all__ = ["create_app"]
+__all__ = ["attach", "build_app", "create_app"]
 
 
 def create_app(instance: Runtime) -> QuartTrio:
     """The Quart-Trio app serving ``instance``."""
-    app = QuartTrio("trimap")
-    app.config["MAX_CONTENT_LENGTH"] = instance.config.api_max_size
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app = build_app(instance.config)
+    attach(app, instance)
+    return app
+
+
+def attach(app: QuartTrio, instance: Runtime) -> None:
+    """Make ``app`` serve ``instance`` (``trimap.asgi`` attaches it once it has started)."""
     app.extensions[EXTENSION_KEY] = instance
+
+
+def build_app(config: Config) -> QuartTrio:
+    """The Quart-Trio app with every route, serving no instance yet (see ``attach``)."""
+    app = QuartTrio("trimap")
+    app.config["MAX_CONTENT_LENGTH"] = config.api_max_size
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
 
     @app.before_request
     async def refuse_oversized_bodies() -> None:
         """Bodies announced larger than api.maxSize are refused before routing or reading."""
         length = request.content_length
-        if length is not None and length > instance.config.api_max_size:
+        if length is not None and length > config.api_max_size:
             raise RequestEntityTooLarge()
 
     app.register_blueprint(health.blueprint)
@@ -64,6 +75,5 @@ def create_app(instance: Runtime) -> QuartTrio:
     app.register_blueprint(messages.blueprint)
     app.register_blueprint(message_actions.blueprint)
     app.register_blueprint(upload.blueprint)
-    app.register_blueprint(openapi.blueprint)
     app.register_blueprint(submit.blueprint)
     return app
