@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import smtplib
 
 import pytest
 import trio
@@ -35,6 +36,14 @@ async def harness(request: pytest.FixtureRequest, redis_url: str, mailserver: Ma
         yield harness
 
 
+def send_by_smtp(mailserver: MailServer, user: MailUser, subject: str) -> None:
+    """Mail ``user`` through the test bed's SMTP server (STARTTLS, AUTH), which delivers it."""
+    with smtplib.SMTP(mailserver.host, mailserver.smtp_port, timeout=30) as smtp:
+        smtp.starttls(context=mailserver.ssl_context())
+        smtp.login(user.user, user.password)
+        smtp.sendmail(user.user, [user.user], message_bytes(subject))
+
+
 async def connected_account(harness: EngineHarness, user: MailUser, **fields) -> str:
     account = await harness.add_account(user, **fields)
     await harness.wait_state(account, "connected")
@@ -60,7 +69,7 @@ async def test_new_mail_from_smtp_and_append_each_give_one_message_new(
 ) -> None:
     account = await connected_account(harness, mail_user)
     await OtherClient(mailserver, mail_user).append("INBOX", "appended by another client")
-    mailserver.deliver(mail_user.user, message_bytes("delivered over LMTP"))
+    await trio.to_thread.run_sync(send_by_smtp, mailserver, mail_user, "delivered over SMTP")
 
     def two_new(events) -> bool:
         return len(of_kind(events, "messageNew")) >= 2
@@ -69,7 +78,7 @@ async def test_new_mail_from_smtp_and_append_each_give_one_message_new(
     new = of_kind(events, "messageNew")
     assert sorted(e.data["subject"] for e in new) == [
         "appended by another client",
-        "delivered over LMTP",
+        "delivered over SMTP",
     ]
     assert len({e.id for e in new}) == 2 and len({e.data["id"] for e in new}) == 2
     for event in new:
@@ -80,7 +89,7 @@ async def test_new_mail_from_smtp_and_append_each_give_one_message_new(
     await OtherClient(mailserver, mail_user).append("INBOX", "barrier")
     events = await harness.wait_for_events(account, lambda e: len(of_kind(e, "messageNew")) >= 3)
     subjects = [e.data["subject"] for e in of_kind(events, "messageNew")]
-    assert sorted(subjects) == ["appended by another client", "barrier", "delivered over LMTP"]
+    assert sorted(subjects) == ["appended by another client", "barrier", "delivered over SMTP"]
 
 
 async def test_flag_change_expunge_and_folder_life_cycle(
