@@ -19,6 +19,7 @@ from trimap.api import (
     mailboxes,
     message_actions,
     messages,
+    openapi,
     settings,
     stats,
     stream,
@@ -75,5 +76,6 @@ def build_app(config: Config) -> QuartTrio:
     app.register_blueprint(messages.blueprint)
     app.register_blueprint(message_actions.blueprint)
     app.register_blueprint(upload.blueprint)
+    app.register_blueprint(openapi.blueprint)
     app.register_blueprint(submit.blueprint)
     return app

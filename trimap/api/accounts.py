@@ -21,6 +21,7 @@ from typing import Any
 from quart import Blueprint, request
 
 from trimap.accounts import ACCOUNT_STATES, AccountNotFound, InvalidAccount, parse_account_input
+from trimap.api.body import json_body, json_object
 from trimap.api.context import runtime
 from trimap.api.errors import invalid_input
 from trimap.api.imap import account_not_found
@@ -34,17 +35,10 @@ blueprint = Blueprint("accounts", __name__)
 MAX_PAGE_SIZE = 1000
 
 
-async def _body() -> Any:
-    body = await request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise invalid_input({"body": "the body must be a JSON object"})
-    return body
-
-
 @blueprint.post("/v1/account")
 async def create_account() -> dict[str, Any]:
     try:
-        change = parse_account_input(await _body())
+        change = parse_account_input(await json_object())
     except InvalidAccount as invalid:
         raise invalid_input(invalid.fields) from None
     created = await runtime().accounts.create_or_update(change)
@@ -54,7 +48,7 @@ async def create_account() -> dict[str, Any]:
 @blueprint.put("/v1/account/<account>")
 async def update_account(account: str) -> dict[str, Any]:
     try:
-        change = parse_account_input(await _body(), account_id=account)
+        change = parse_account_input(await json_object(), account_id=account)
         await runtime().accounts.update(change)
     except InvalidAccount as invalid:
         raise invalid_input(invalid.fields) from None
@@ -112,7 +106,7 @@ async def list_accounts() -> dict[str, Any]:
 
 @blueprint.put("/v1/account/<account>/reconnect")
 async def reconnect_account(account: str) -> dict[str, Any]:
-    body = await request.get_json(force=True, silent=True)
+    body = await json_body()
     body = {} if body is None else body
     if not isinstance(body, dict) or set(body) - {"reconnect"}:
         raise invalid_input({"reconnect": '"reconnect" is the only key allowed'})

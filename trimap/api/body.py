@@ -2,12 +2,19 @@
 
 ``json_object()`` reads the request body as JSON whatever its Content-Type
 says (as the reference did) and refuses anything but an object, naming
-``body``; ``refuse_unknown(body, allowed, problems)`` adds one problem per key
-the route does not know (the reference's schemas reject unknown keys).
+``body``; ``json_body()`` is the same reading for a route whose body is
+optional (``None`` when there is none); ``refuse_unknown(body, allowed,
+problems)`` adds one problem per key the route does not know (the
+reference's schemas reject unknown keys).
+
+Rule it keeps: any bytes are an answer, never a 500: a body that is not JSON
+-- not UTF-8 (or UTF-16/32) text, or text that does not parse -- reads as no
+JSON at all, which the routes refuse with their 400.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -15,12 +22,23 @@ from quart import request
 
 from trimap.api.errors import invalid_input
 
-__all__ = ["json_object", "refuse_unknown"]
+__all__ = ["json_body", "json_object", "refuse_unknown"]
+
+
+async def json_body() -> Any:
+    """The request body parsed as JSON; ``None`` when it is empty or not JSON."""
+    data = await request.get_data(as_text=False)
+    if not data:
+        return None
+    try:
+        return json.loads(data)  # bytes: UTF-8, -16 or -32, as RFC 8259 allows
+    except ValueError:  # not JSON, or not text (UnicodeDecodeError is a ValueError)
+        return None
 
 
 async def json_object() -> dict[str, Any]:
     """The request's JSON object; a 400 naming ``body`` if it is not one."""
-    body = await request.get_json(force=True, silent=True)
+    body = await json_body()
     if not isinstance(body, dict):
         raise invalid_input({"body": "the body must be a JSON object"})
     return body

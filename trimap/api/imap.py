@@ -10,7 +10,7 @@ failure                         status code
 ==============================  =====  ====================================
 unknown account                 404    AccountNotFound
 account without a connection    503    the account's state (``connecting`` ...)
-connection lost meanwhile       503    IMAPUnavailable
+connection lost meanwhile       503    IMAPUnavailable (also while waiting for it)
 folder / message not found      404    MailboxNotFound / MessageNotFound
 IMAP server refused (NO/BAD)    502    IMAPError, with the server's text
 deadline passed                 504    Timeout
@@ -42,6 +42,7 @@ __all__ = [
     "account_not_found",
     "account_session",
     "imap_errors",
+    "not_connected",
     "require_account",
 ]
 
@@ -60,6 +61,20 @@ _NOT_CONNECTED = {
 
 def account_not_found() -> ApiError:
     return ApiError(404, "Account record was not found for requested ID", "AccountNotFound")
+
+
+def _connection_lost() -> ApiError:
+    return ApiError(503, "IMAP connection temporarily not available", "IMAPUnavailable")
+
+
+def not_connected(refused: AccountNotConnected) -> ApiError:
+    """The 503 for an account without a usable connection: its state as the code, unless
+    the state still says ``connected`` (the connection was lost while the request waited
+    for its turn, before the runner noticed): then it is ``IMAPUnavailable``."""
+    if refused.state == "connected":
+        return _connection_lost()
+    message = _NOT_CONNECTED.get(refused.state, "Account is currently not available")
+    return ApiError(503, message, refused.state)
 
 
 @asynccontextmanager
@@ -90,12 +105,9 @@ def imap_errors() -> Iterator[None]:
     try:
         yield
     except AccountNotConnected as refused:
-        message = _NOT_CONNECTED.get(refused.state, "Account is currently not available")
-        raise ApiError(503, message, refused.state) from None
+        raise not_connected(refused) from None
     except ImapConnectionError:
-        raise ApiError(
-            503, "IMAP connection temporarily not available", "IMAPUnavailable"
-        ) from None
+        raise _connection_lost() from None
     except FolderNotFound:
         raise ApiError(404, "Mailbox was not found", "MailboxNotFound") from None
     except MessageNotFound:

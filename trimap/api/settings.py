@@ -14,6 +14,7 @@ from typing import Any
 
 from quart import Blueprint, request
 
+from trimap.api.body import json_object
 from trimap.api.context import runtime
 from trimap.api.errors import invalid_input
 from trimap.events import EVENT_KINDS
@@ -50,9 +51,7 @@ async def read_settings() -> dict[str, Any]:
 
 @blueprint.post("/v1/settings")
 async def update_settings() -> dict[str, Any]:
-    body = await request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise invalid_input({"body": "the body must be a JSON object"})
+    body = await json_object()
     try:
         updated = await runtime().settings.update(body)
     except SettingsError as exc:

@@ -26,6 +26,7 @@ from quart import Blueprint, request
 
 from trimap.accounts import InvalidAccount
 from trimap.accounts.model import MAX_ID, ImapSettings, SmtpSettings, parse_imap, parse_smtp
+from trimap.api.body import json_object
 from trimap.api.context import runtime
 from trimap.api.errors import invalid_input
 from trimap.api.query import QueryParser
@@ -82,9 +83,7 @@ def _parse(body: dict[str, Any]) -> tuple[ImapSettings | None, SmtpSettings | No
 @blueprint.post("/v1/verifyAccount")
 async def verify_account() -> dict[str, Any]:
     QueryParser(request.args, allowed=()).check()  # no parameters
-    body = await request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise invalid_input({"body": "the body must be a JSON object"})
+    body = await json_object()
     imap, smtp, account = _parse(body)
     auth_server = runtime().auth_server
     answers: dict[str, dict[str, Any]] = {}

@@ -17,6 +17,7 @@ from typing import Any
 
 from quart import Blueprint, request
 
+from trimap.api.body import json_object
 from trimap.api.context import runtime
 from trimap.api.errors import invalid_input
 from trimap.events import format_date
@@ -86,9 +87,7 @@ def _cursor_from(value: Any) -> str | None:
 
 @blueprint.post("/v1/webhooks/replay")
 async def replay() -> dict[str, Any]:
-    body = await request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise invalid_input({"body": "the body must be a JSON object"})
+    body = await json_object()
     problems = {key: f'"{key}" is not allowed' for key in body if key not in REPLAY_KEYS}
     cursor = _cursor_from(body.get("from"))
     if cursor is None:
