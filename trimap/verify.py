@@ -27,7 +27,13 @@ import trio
 
 from imapproto import ProtocolError
 from imapproto.client import CommandFailed, ImapConnectionError, Timeouts
-from trimap.accounts.authserver import AUTH_SERVER_ERROR_CODE, AuthServer, AuthServerError, Proto
+from trimap.accounts.authserver import (
+    AUTH_SERVER_ERROR_CODE,
+    AuthServer,
+    AuthServerError,
+    Proto,
+    resolve_credentials,
+)
 from trimap.accounts.model import Auth, ImapSettings, ServerSettings, SmtpSettings
 from trimap.engine.login import CredentialsSource, LoginFailure, open_account_client
 from trimap.smtp import SmtpError, SmtpTimeouts, open_smtp_client
@@ -68,9 +74,7 @@ def credentials_for(
     """The settings' own ``auth``, or the auth server's answer for ``account_id``."""
 
     async def credentials() -> Auth:
-        if settings.auth is not None:
-            return settings.auth
-        return await auth_server.credentials(account_id, proto)
+        return await resolve_credentials(settings, account_id, proto, auth_server.credentials)
 
     return credentials
 

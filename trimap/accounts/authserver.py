@@ -32,10 +32,18 @@ from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import trio
 
-from trimap.accounts.model import MAX_ACCESS_TOKEN, MAX_TEXT, Auth
+from trimap.accounts.model import MAX_ACCESS_TOKEN, MAX_TEXT, Auth, ServerSettings
 from trimap.httpclient import DEFAULT_USER_AGENT, HttpClient, HttpError, redact_url
 
-__all__ = ["AUTH_SERVER_ERROR_CODE", "DEFAULT_TIMEOUT", "AuthServer", "AuthServerError", "Proto"]
+__all__ = [
+    "AUTH_SERVER_ERROR_CODE",
+    "DEFAULT_TIMEOUT",
+    "AuthServer",
+    "AuthServerError",
+    "CredentialsLookup",
+    "Proto",
+    "resolve_credentials",
+]
 
 AUTH_SERVER_ERROR_CODE = "HTTPRequestError"
 DEFAULT_TIMEOUT = 10.0
@@ -119,3 +127,18 @@ class AuthServer:
                 raise AuthServerError(f"Invalid response: {response.status} {reason}".rstrip())
             return _credentials(response.body)
         raise AuthServerError(f"GET {redact_url(url)}: no answer within {self._timeout:g} s")
+
+
+CredentialsLookup = Callable[[str, Proto], Awaitable[Auth]]
+
+
+async def resolve_credentials(
+    settings: ServerSettings, account_id: str, proto: Proto, lookup: CredentialsLookup | None
+) -> Auth:
+    """The settings' own ``auth``, else what the auth server (``lookup``) answers for
+    ``account_id``; ``AuthServerError`` when there is no auth server or it fails."""
+    if settings.auth is not None:
+        return settings.auth
+    if lookup is None:
+        raise AuthServerError(NOT_SET)
+    return await lookup(account_id, proto)

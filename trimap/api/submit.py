@@ -30,19 +30,19 @@ failures are ``trimap.api.imap``'s.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from quart import Blueprint, request
 
 from trimap.accounts import AccountNotFound
-from trimap.api.body import json_object
+from trimap.api.body import date_time, json_object
 from trimap.api.context import runtime
 from trimap.api.errors import ApiError, invalid_input
 from trimap.api.imap import account_not_found, imap_errors, require_account
 from trimap.api.query import QueryParser
 from trimap.compose import InvalidCompose, parse_compose
-from trimap.events.model import format_date
+from trimap.events.model import format_epoch_ms
 from trimap.smtp import SmtpError
 from trimap.store.outbox import PENDING
 from trimap.submit.send import NoSmtpSettings, Outgoing, ReferenceNotFound
@@ -56,24 +56,11 @@ MAX_IDEMPOTENCY_KEY = 256
 Answer = tuple[dict[str, Any], int]
 
 
-def _send_at(value: Any, problems: dict[str, str]) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None:
-        problems["sendAt"] = '"sendAt" must be an ISO 8601 date-time'
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 @blueprint.post("/v1/account/<account>/submit")
 async def submit(account: str) -> tuple[dict[str, Any], int]:
     body = await json_object()
     problems: dict[str, str] = {}
-    send_at = _send_at(body.get("sendAt"), problems)
+    send_at = date_time(body.get("sendAt"), "sendAt", problems)
     queue = body.get("queue", False)
     if not isinstance(queue, bool):
         problems["queue"] = '"queue" must be a boolean'
@@ -99,7 +86,7 @@ async def submit(account: str) -> tuple[dict[str, Any], int]:
             stored = json.loads(earlier)
             return stored["body"], stored["status"]
     try:
-        answer = await _submit(account, compose, send_at if send_at else None, queue)
+        answer = await _submit(account, compose, send_at, queue)
     except BaseException:
         if key is not None:
             await store.abandon_request(account, key)
@@ -117,7 +104,7 @@ async def _submit(account: str, compose: Any, send_at: datetime | None, queue: b
         return {
             "queueId": queued.queue_id,
             "messageId": queued.message_id,
-            "sendAt": format_date(datetime.fromtimestamp(queued.send_at / 1000, UTC)),
+            "sendAt": format_epoch_ms(queued.send_at),
         }, 202
     try:
         result = await instance.submitter.deliver(outgoing)
@@ -172,8 +159,8 @@ async def list_outbox() -> dict[str, Any]:
                 "queueId": item.queue_id,
                 "account": item.account,
                 "messageId": item.message_id,
-                "sendAt": format_date(datetime.fromtimestamp(item.send_at / 1000, UTC)),
-                "created": format_date(datetime.fromtimestamp(item.created / 1000, UTC)),
+                "sendAt": format_epoch_ms(item.send_at),
+                "created": format_epoch_ms(item.created),
                 "attempts": item.attempts,
                 "lastError": item.last_error,
             }

@@ -26,14 +26,14 @@ Errors: a referenced message that does not exist is a 404
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 import trio
 from quart import Blueprint
 
-from trimap.api.body import json_object
+from trimap.api.body import date_time, json_object
 from trimap.api.context import runtime
 from trimap.api.errors import ApiError, invalid_input
 from trimap.api.imap import account_session
@@ -53,17 +53,12 @@ UPLOAD_KEYS = frozenset({"path", "flags", "internalDate"})
 
 
 def _internal_date(value: Any, problems: dict[str, str]) -> datetime | None:
-    """An ISO 8601 date-time (UTC when it names no zone), whole-minute offsets only."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or (moment.utcoffset() or timedelta()) % timedelta(minutes=1):
+    """An ISO 8601 date-time with a whole-minute offset (what IMAP's date-time can hold)."""
+    moment = date_time(value, "internalDate", problems)
+    if moment is not None and (moment.utcoffset() or timedelta()) % timedelta(minutes=1):
         problems["internalDate"] = '"internalDate" must be an ISO 8601 date-time'
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment
 
 
 async def _original(account: str, compose: ComposeRequest) -> Original | None:

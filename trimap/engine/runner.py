@@ -43,7 +43,12 @@ import trio
 
 from imapproto import ProtocolError
 from imapproto.client import CommandFailed, ImapClient, ImapConnectionError, Timeouts
-from trimap.accounts.authserver import AUTH_SERVER_ERROR_CODE, AuthServerError, Proto
+from trimap.accounts.authserver import (
+    AUTH_SERVER_ERROR_CODE,
+    AuthServerError,
+    CredentialsLookup,
+    resolve_credentials,
+)
 from trimap.accounts.model import Account, AccountError, AccountNotFound, AccountState, Auth
 from trimap.accounts.protocollog import AccountProtocolLog
 from trimap.engine.login import LoginFailure, open_account_client
@@ -63,7 +68,6 @@ log = logging.getLogger("trimap.engine")
 CONNECT_CONCURRENCY = 50
 
 StateRecorder = Callable[[str, AccountState, AccountError | None], Awaitable[None]]
-AuthServerCredentials = Callable[[str, Proto], Awaitable[Auth]]
 
 
 class AccountNotConnected(Exception):
@@ -83,7 +87,7 @@ class RunnerServices:
     sink: EventSink
     sync_store: SyncStore
     notify_options: Callable[[], Awaitable[NotifyOptions]]
-    auth_server: AuthServerCredentials | None = None
+    auth_server: CredentialsLookup | None = None
     protocol_log: Callable[[str], AccountProtocolLog] | None = None  # by account id
     timeouts: Timeouts = field(default_factory=Timeouts)
     ignored_capabilities: frozenset[str] = frozenset()  # server extensions never used
@@ -287,15 +291,10 @@ class AccountRunner:
     async def _credentials(self) -> Auth:
         settings = self.account.imap
         assert settings is not None
-        if settings.auth is not None:
-            return settings.auth
-        if self._services.auth_server is None:
-            raise LoginFailure(
-                "authenticationError",
-                AccountError("Authentication server requested but not set", AUTH_SERVER_ERROR_CODE),
-            )
         try:
-            return await self._services.auth_server(self.account.id, "imap")
+            return await resolve_credentials(
+                settings, self.account.id, "imap", self._services.auth_server
+            )
         except AuthServerError as error:
             raise LoginFailure(
                 "authenticationError", AccountError(str(error), AUTH_SERVER_ERROR_CODE)

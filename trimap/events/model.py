@@ -59,7 +59,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["EVENT_KINDS", "STABLE_ID_VERSION", "Event", "Fact", "format_date", "stable_event_id"]
+__all__ = [
+    "EVENT_KINDS",
+    "STABLE_ID_VERSION",
+    "Event",
+    "Fact",
+    "format_date",
+    "format_epoch_ms",
+    "stable_event_id",
+]
 
 EVENT_KINDS = frozenset(
     {
@@ -94,6 +102,11 @@ def stable_event_id(account: str, kind: str, *facts: Fact) -> str:
 def format_date(value: datetime) -> str:
     """``value`` (UTC) as the reference writes dates: ``2020-12-17T10:00:00.000Z``."""
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def format_epoch_ms(epoch_ms: int) -> str:
+    """Milliseconds since the epoch as ``format_date`` writes them."""
+    return format_date(datetime.fromtimestamp(epoch_ms / 1000, UTC))
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ import trio
 from trimap.accounts import AccountNotFound
 from trimap.compose.request import Reference
 from trimap.events import Event, EventSink, stable_event_id
-from trimap.events.model import format_date
+from trimap.events.model import format_epoch_ms
 from trimap.smtp import SmtpError
 from trimap.store.outbox import OutboxStore, QueuedMessage
 from trimap.submit.send import NoSmtpSettings, Outgoing, Submitter
@@ -174,7 +174,7 @@ class Outbox:
                         "messageId": queued.message_id,
                         "attempt": attempts,
                         "error": error,
-                        "nextAttempt": _iso(due),
+                        "nextAttempt": format_epoch_ms(due),
                     },
                     attempts,
                 )
@@ -222,7 +222,3 @@ def _describe(failure: Exception) -> dict[str, Any]:
     if isinstance(failure, NoSmtpSettings):
         return {"message": "The account has no SMTP settings", "code": "NoSmtpSettings"}
     return {"message": "The account no longer exists", "code": "AccountNotFound"}
-
-
-def _iso(epoch_ms: int) -> str:
-    return format_date(datetime.fromtimestamp(epoch_ms / 1000, UTC))

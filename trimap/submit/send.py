@@ -33,11 +33,10 @@ import trio
 
 from imapproto.client import CommandFailed, ImapConnectionError
 from trimap.accounts import Account, AccountRegistry, Auth
-from trimap.accounts.authserver import AuthServerError
+from trimap.accounts.authserver import AuthServerError, CredentialsLookup, resolve_credentials
 from trimap.compose import Original, build_message
 from trimap.compose.request import ComposeRequest, Reference
 from trimap.engine import AccountEngine, AccountNotConnected, AccountSession
-from trimap.engine.runner import AuthServerCredentials
 from trimap.events import Event, EventSink, stable_event_id
 from trimap.mailbox.actions import append_message
 from trimap.mailbox.locate import MessageNotFound, locate_message
@@ -92,7 +91,7 @@ class Submitter:
         accounts: AccountRegistry,
         engine: AccountEngine,
         sync: SyncStore,
-        auth_server: AuthServerCredentials,
+        auth_server: CredentialsLookup,
         sink: EventSink,
         *,
         max_original: int,
@@ -145,10 +144,8 @@ class Submitter:
     async def _credentials(self, account: Account) -> Auth:
         settings = account.smtp
         assert settings is not None
-        if settings.auth is not None:
-            return settings.auth
         try:
-            return await self._auth_server(account.id, "smtp")
+            return await resolve_credentials(settings, account.id, "smtp", self._auth_server)
         except AuthServerError as error:
             raise SmtpError(str(error), "EAUTH") from None
 
