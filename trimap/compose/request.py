@@ -86,7 +86,9 @@ _FIELD_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 ftext
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _CONTENT_TYPE = re.compile(f"{_TOKEN}/{_TOKEN}")
 _ID_CHARS = re.compile(r"[!-;=?-~]+")  # visible ASCII but "<" and ">"
-_MESSAGE_ID = re.compile(r"<?([!-;=?-~]+@[!-;=?-~]+)>?")
+_DOT_ATOM = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*"
+#: RFC 5322 msg-id: dot-atom-text "@" (dot-atom-text / no-fold-literal), brackets optional.
+_MESSAGE_ID = re.compile(rf"<?({_DOT_ATOM}@(?:{_DOT_ATOM}|\[[!-Z^-~]*\]))>?")
 
 Disposition = Literal["inline", "attachment"]
 _DISPOSITIONS: dict[str, Disposition] = {"inline": "inline", "attachment": "attachment"}
